@@ -1,0 +1,1 @@
+"""Calibration data (installed as ``pngan.calibration``): one image source adapted to each quantizer."""

@@ -1,0 +1,53 @@
+"""``manifest.json``: what an artifact folder holds and how to feed it."""
+
+from __future__ import annotations
+
+import json
+import platform
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from pngan.atomic import write_text
+from pngan.errors import ArtifactError
+
+MANIFEST = "manifest.json"
+FORMAT_VERSION = 1
+
+
+def tool_versions(*packages: str) -> dict[str, str]:
+    """Installed versions of ``packages`` (plus python), for reproducibility records."""
+    out = {"python": platform.python_version()}
+    for pkg in ("torch", "pngan", *packages):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def write_manifest(folder: Path, data: dict[str, Any]) -> Path:
+    """Atomically write ``folder/manifest.json``."""
+    path = folder / MANIFEST
+    write_text(path, json.dumps({"format_version": FORMAT_VERSION, **data}, indent=2, sort_keys=True) + "\n")
+    return path
+
+
+def read_manifest(folder: str | Path) -> dict[str, Any]:
+    """Read and check an artifact folder's manifest; ``ArtifactError`` if absent or broken."""
+    folder = Path(folder)
+    path = folder / MANIFEST
+    if not folder.is_dir():
+        raise ArtifactError(f"{folder}: no such artifact folder")
+    if not path.is_file():
+        raise ArtifactError(f"{folder}: not an artifact folder (no {MANIFEST}); export one with pngan-export")
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ArtifactError(f"{path}: corrupted manifest ({e})") from None
+    for key in ("model", "target", "precision", "artifact"):
+        if key not in data:
+            raise ArtifactError(f"{path}: manifest lacks {key!r}")
+    if not (folder / data["artifact"]).exists():
+        raise ArtifactError(f"{folder}: manifest names {data['artifact']!r} but the file is missing")
+    return data

@@ -1,0 +1,1 @@
+"""Shipped sample images (crops of public-domain photos bundled with scikit-image)."""

@@ -1,0 +1,19 @@
+"""``pngan`` command group. Each command lives in its own module and is imported lazily."""
+
+from __future__ import annotations
+
+import click
+
+from pngan import __version__
+from pngan.cli.demo import demo
+from pngan.cli.models_cmd import models
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="pngan")
+def main() -> None:
+    """PNGAN edge toolkit: realistic noise synthesis, denoising, export and runtime parity."""
+
+
+main.add_command(demo)
+main.add_command(models)

@@ -1,0 +1,37 @@
+"""Typed errors. Every error the user can cause is a ``PnganError`` with a one-line message."""
+
+
+class PnganError(Exception):
+    """Base class: the CLI prints ``str(error)`` on one line and exits non-zero."""
+
+
+class CheckpointError(PnganError):
+    """A weights file is missing, unreadable, truncated, unsafe or for another architecture."""
+
+
+class ImageError(PnganError):
+    """An image cannot be read or has an unsupported layout."""
+
+
+class ModelError(PnganError):
+    """An unknown model name or an invalid model configuration."""
+
+
+class BackendMissingError(PnganError):
+    """An optional backend (extra) is not installed."""
+
+    def __init__(self, package: str, extra: str) -> None:
+        super().__init__(
+            f"{package} is not installed; install the '{extra}' extra: "
+            f"pip install -c constraints.txt -e \".[{extra}]\""
+        )
+        self.package = package
+        self.extra = extra
+
+
+class ArtifactError(PnganError):
+    """An exported artifact folder is missing, incomplete or corrupted."""
+
+
+class PnganWarning(UserWarning):
+    """A recoverable conversion the user should know about (shown as one ``warning:`` line)."""

@@ -1,0 +1,111 @@
+"""Image reading and writing: RGB float32 H x W x 3 in [0, 1], with clear errors."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from pngan.atomic import atomic_path
+from pngan.errors import ImageError, PnganWarning
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+
+
+class ImageWarning(PnganWarning):
+    """An image was converted (grayscale expanded, alpha dropped)."""
+
+
+def _to_float(arr: np.ndarray, name: str) -> np.ndarray:
+    if arr.dtype == np.uint8:
+        return arr.astype(np.float32) / 255.0
+    if arr.dtype in (np.uint16, np.int32, np.uint32) or arr.dtype.kind in "iu":
+        # PIL reads 16-bit PNGs as int32 ('I' mode) or uint16 ('I;16').
+        return np.clip(arr.astype(np.float32) / 65535.0, 0.0, 1.0)
+    if arr.dtype.kind == "f":
+        return np.clip(arr.astype(np.float32), 0.0, 1.0)
+    raise ImageError(f"{name}: unsupported pixel type {arr.dtype}")
+
+
+def read_image(path: str | os.PathLike) -> np.ndarray:
+    """Read an image as RGB float32 (H, W, 3) in [0, 1].
+
+    Grayscale is expanded to RGB and RGBA loses its alpha (each with an
+    ``ImageWarning``); 16-bit images are scaled by 65535. Corrupt or truncated
+    files raise ``ImageError`` with a one-line message.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise ImageError(f"{p}: no such image file")
+    try:
+        with Image.open(p) as im:
+            im.load()
+            mode = im.mode
+            if mode in ("I;16", "I;16B", "I;16L", "I"):
+                arr = np.asarray(im).astype(np.int64)
+                arr = arr.astype(np.uint16) if arr.max(initial=0) <= 65535 else arr
+                img = _to_float(np.asarray(arr, dtype=np.uint16), p.name)
+                mode = "L16"
+            elif mode in ("RGB", "L", "RGBA", "LA"):
+                img = _to_float(np.asarray(im), p.name)
+            elif mode == "P" or mode == "PA":
+                conv = im.convert("RGBA" if "transparency" in im.info or mode == "PA" else "RGB")
+                mode = conv.mode
+                img = _to_float(np.asarray(conv), p.name)
+            else:
+                img = _to_float(np.asarray(im.convert("RGB")), p.name)
+                mode = "RGB"
+    except ImageError:
+        raise
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+        raise ImageError(f"{p}: cannot decode image ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else 'corrupt'})") from None
+    if img.ndim == 2:
+        warnings.warn(f"{p.name}: grayscale image expanded to RGB", ImageWarning, stacklevel=2)
+        img = np.repeat(img[:, :, None], 3, axis=2)
+    elif img.shape[2] == 2:  # LA
+        warnings.warn(f"{p.name}: grayscale+alpha image: alpha dropped, expanded to RGB", ImageWarning, stacklevel=2)
+        img = np.repeat(img[:, :, :1], 3, axis=2)
+    elif img.shape[2] == 4:
+        warnings.warn(f"{p.name}: RGBA image: alpha channel dropped", ImageWarning, stacklevel=2)
+        img = img[:, :, :3]
+    if img.shape[0] < 1 or img.shape[1] < 1:
+        raise ImageError(f"{p}: empty image")
+    return np.ascontiguousarray(img, dtype=np.float32)
+
+
+def to_uint8(img: np.ndarray) -> np.ndarray:
+    """Float [0, 1] -> uint8 with rounding (as saved images are)."""
+    return (np.clip(img, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+
+
+def write_image(path: str | os.PathLike, img: np.ndarray) -> None:
+    """Atomically write a float [0, 1] (H, W, 3) or uint8 image as 8-bit."""
+    arr = img if img.dtype == np.uint8 else to_uint8(img)
+    p = Path(path)
+    fmt = {".jpg": "JPEG", ".jpeg": "JPEG"}.get(p.suffix.lower(), "PNG")
+    with atomic_path(p) as tmp:
+        Image.fromarray(arr).save(tmp, format=fmt)
+
+
+def list_images(folder: str | os.PathLike) -> list[Path]:
+    """Sorted image files in ``folder``; ``ImageError`` if it is missing or has none."""
+    d = Path(folder)
+    if not d.is_dir():
+        raise ImageError(f"{d}: no such folder")
+    files = sorted(f for f in d.iterdir() if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise ImageError(f"{d}: folder has no images ({', '.join(IMAGE_SUFFIXES)})")
+    return files
+
+
+def to_tensor_batch(img: np.ndarray) -> np.ndarray:
+    """(H, W, 3) float -> (1, 3, H, W) float32 contiguous."""
+    return np.ascontiguousarray(img.transpose(2, 0, 1)[None], dtype=np.float32)
+
+
+def from_tensor_batch(arr: np.ndarray) -> np.ndarray:
+    """(1, 3, H, W) -> (H, W, 3)."""
+    return np.ascontiguousarray(arr[0].transpose(1, 2, 0))

@@ -1,0 +1,64 @@
+"""The embedded default: small reference weights shipped as package data."""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+from pathlib import Path
+
+import torch.nn as nn
+
+from pngan.errors import CheckpointError
+from pngan.models.registry import build, spec
+from pngan.models.weights import load, load_weights, read_metadata
+
+# model name -> file in pngan/weights/
+SHIPPED = {
+    "dncnn": "dncnn_poisson-gaussian.safetensors",
+    "smnet-s": "smnet-s_polyu.safetensors",
+}
+
+
+def shipped_weights(name: str) -> Path | None:
+    """Path of the shipped weights for ``name`` or ``None`` if none ship (or the file is absent)."""
+    fname = SHIPPED.get(name)
+    if fname is None:
+        return None
+    p = Path(str(resources.files("pngan.weights").joinpath(fname)))
+    return p if p.is_file() else None
+
+
+def default_weights(name: str) -> Path:
+    """Shipped weights for ``name``; ``CheckpointError`` telling the user to pass ``--weights``."""
+    spec(name)  # unknown name -> ModelError
+    p = shipped_weights(name)
+    if p is None:
+        shipped = ", ".join(k for k in SHIPPED if shipped_weights(k)) or "none"
+        raise CheckpointError(f"no shipped weights for {name!r} (shipped: {shipped}); pass --weights PATH")
+    return p
+
+
+def load_model(name: str | None, weights: str | os.PathLike | None = None) -> nn.Module:
+    """The model to run: ``name`` with ``weights`` (or its shipped weights), in eval mode.
+
+    A ``.safetensors`` file with metadata rebuilds its own config (its name must
+    match ``name`` when both are given); ``.pth`` files need ``name``.
+    """
+    if weights is None:
+        if name is None:
+            raise CheckpointError("give a model name or a weights file")
+        weights = default_weights(name)
+    p = Path(weights)
+    if p.suffix == ".safetensors" and p.is_file():
+        try:
+            info = read_metadata(p)
+        except CheckpointError:
+            info = None
+        if info is not None:
+            if name is not None and info["name"] != name:
+                raise CheckpointError(f"{p}: weights are for model {info['name']!r}, not {name!r}")
+            return load(p)
+    if name is None:
+        raise CheckpointError(f"{p}: no model metadata in this file; pass the model name (--model/--method)")
+    model = build(name)
+    return load_weights(model, p).eval()

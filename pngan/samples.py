@@ -1,0 +1,24 @@
+"""Shipped sample images (256 x 256 crops of public-domain photos bundled with scikit-image)."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from pngan.images import read_image
+
+SAMPLES = ("coffee", "motorcycle")
+
+
+def sample_path(name: str = "coffee") -> Path:
+    """Path of a shipped sample image."""
+    if name not in SAMPLES:
+        raise ValueError(f"unknown sample {name!r}; choose one of {SAMPLES}")
+    return Path(str(resources.files("pngan.assets").joinpath(f"{name}.png")))
+
+
+def sample_image(name: str = "coffee") -> np.ndarray:
+    """A shipped sample as RGB float32 (H, W, 3) in [0, 1]."""
+    return read_image(sample_path(name))

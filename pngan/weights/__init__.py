@@ -1,0 +1,1 @@
+"""Shipped reference weights (safetensors with model name and config in the metadata)."""
