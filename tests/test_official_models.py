@@ -56,15 +56,33 @@ OFFICIAL_SAMPLE_KEYS = {
 }
 
 
+# Small configs for tests that run a forward pass (the default MIRNet is ~32M parameters).
+FAST_CONFIG = {"mirnet": dict(n_feat=16, n_RRG=1, n_MSRB=1), "ridnet": dict(n_feats=16)}
+
+
 def _fingerprint(sd: dict[str, torch.Tensor]) -> str:
     lines = "\n".join(f"{k}:{tuple(v.shape)}" for k, v in sorted(sd.items()))
     return hashlib.sha256(lines.encode()).hexdigest()
+
+
+def _official_checkpoint(model: torch.nn.Module, path) -> dict[str, torch.Tensor]:
+    """Save in the official layout, reload with weights_only, strip ``module.``."""
+    torch.save({"state_dict": {"module." + k: v for k, v in model.state_dict().items()},
+                "epoch": 1, "optimizer": {}}, path)
+    ckpt = torch.load(path, weights_only=True)
+    return {k.removeprefix("module."): v for k, v in ckpt["state_dict"].items()}
 
 
 @pytest.fixture(scope="module")
 def default_models() -> dict[str, torch.nn.Module]:
     torch.manual_seed(0)
     return {name: build(name).eval() for name in OFFICIAL_LAYOUT}
+
+
+@pytest.fixture(scope="module")
+def fast_models() -> dict[str, torch.nn.Module]:
+    torch.manual_seed(0)
+    return {name: build(name, **cfg).eval() for name, cfg in FAST_CONFIG.items()}
 
 
 def test_registered_with_official_defaults() -> None:
@@ -88,6 +106,16 @@ def test_default_key_layout_is_official(name: str, default_models) -> None:
     assert _fingerprint(sd) == digest
 
 
+@pytest.mark.parametrize("name", sorted(OFFICIAL_LAYOUT))
+def test_default_config_official_checkpoint_loads_strictly(name: str, default_models, tmp_path) -> None:
+    src = default_models[name]
+    torch.manual_seed(1)
+    dst = build(name)
+    dst.load_state_dict(_official_checkpoint(src, tmp_path / f"{name}.pth"), strict=True)
+    ref, got = src.state_dict(), dst.state_dict()
+    assert all(torch.equal(ref[k], got[k]) for k in ref)
+
+
 def test_mirnet_msrb_reuses_one_dau_across_width(default_models) -> None:
     model = default_models["mirnet"]
     sd = model.state_dict()
@@ -103,8 +131,8 @@ def test_mirnet_msrb_reuses_one_dau_across_width(default_models) -> None:
     assert len(prelus) == 1
 
 
-def test_ridnet_keeps_unused_meanshift(default_models) -> None:
-    model = default_models["ridnet"]
+def test_ridnet_keeps_unused_meanshift(fast_models) -> None:
+    model = fast_models["ridnet"]
     assert {"sub_mean.weight", "sub_mean.bias", "add_mean.weight", "add_mean.bias"} <= set(model.state_dict())
     x = torch.rand(1, 3, 16, 16)
     with torch.no_grad():
@@ -118,24 +146,20 @@ def test_ridnet_keeps_unused_meanshift(default_models) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(OFFICIAL_LAYOUT))
-def test_official_checkpoint_layout_round_trip(name: str, default_models, tmp_path) -> None:
-    src = default_models[name]
+def test_official_checkpoint_round_trip_gives_identical_outputs(name: str, fast_models, tmp_path) -> None:
+    src = fast_models[name]
     torch.manual_seed(1)
-    dst = build(name).eval()
-    path = tmp_path / f"{name}.pth"
-    torch.save({"state_dict": {"module." + k: v for k, v in src.state_dict().items()},
-                "epoch": 1, "optimizer": {}}, path)
-    ckpt = torch.load(path, weights_only=True)
+    dst = build(name, **FAST_CONFIG[name]).eval()
     x = torch.rand(1, 3, 32, 32)
     with torch.no_grad():
         assert not torch.equal(dst(x), src(x))
-        dst.load_state_dict({k.removeprefix("module."): v for k, v in ckpt["state_dict"].items()}, strict=True)
+        dst.load_state_dict(_official_checkpoint(src, tmp_path / f"{name}.pth"), strict=True)
         assert torch.equal(dst(x), src(x))
 
 
-def test_forward_is_bare_official_computation_on_multiples(default_models) -> None:
+def test_forward_is_bare_official_computation_on_multiples(fast_models) -> None:
     x = torch.rand(1, 3, 32, 32)
-    mir, rid = default_models["mirnet"], default_models["ridnet"]
+    mir, rid = fast_models["mirnet"], fast_models["ridnet"]
     with torch.no_grad():
         assert torch.equal(mir(x), mir.conv_out(mir.body(mir.conv_in(x))) + x)
         res = rid.tail(rid.b4(rid.b3(rid.b2(rid.b1(rid.head(x))))))
@@ -143,8 +167,8 @@ def test_forward_is_bare_official_computation_on_multiples(default_models) -> No
 
 
 @pytest.mark.parametrize("name", sorted(OFFICIAL_LAYOUT))
-def test_odd_sizes_keep_shape(name: str, default_models) -> None:
+def test_odd_sizes_keep_shape(name: str, fast_models) -> None:
     x = torch.rand(1, 3, 37, 45)
     with torch.no_grad():
-        y = default_models[name](x)
+        y = fast_models[name](x)
     assert y.shape == x.shape and torch.isfinite(y).all()

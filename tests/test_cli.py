@@ -1,0 +1,70 @@
+"""CLI: --help everywhere, the demo end to end, one-line errors without tracebacks."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from pngan.cli import main
+from pngan.export.cli import main as export_main
+
+
+def _commands():
+    return [[]] + [[name] for name in main.commands]
+
+
+@pytest.mark.parametrize("args", _commands(), ids=lambda a: " ".join(a) or "pngan")
+def test_help(args):
+    r = CliRunner().invoke(main, [*args, "--help"])
+    assert r.exit_code == 0 and "Usage:" in r.output
+
+
+def test_export_help():
+    r = CliRunner().invoke(export_main, ["--help"])
+    assert r.exit_code == 0 and "--target" in r.output
+
+
+def test_demo_end_to_end(tmp_path):
+    out = tmp_path / "demo"
+    r = CliRunner().invoke(main, ["demo", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    for f in ("clean.png", "noisy.png", "denoised_torch.png", "denoised_onnx.png", "side_by_side.png",
+              "onnx-fp32/model.onnx", "onnx-fp32/manifest.json"):
+        assert (out / f).is_file(), f
+    lines = {ln.split(" ")[0] + ln.split(" ")[1]: ln for ln in r.output.splitlines() if ln.strip()}
+    noisy = float(lines["noisyinput"].split()[2])
+    den = float(lines["denoised,torch"].split()[2])
+    assert den > noisy + 3.0, r.output  # the shipped model really denoises
+    parity = float(r.output.split("PSNR ")[1].split(" dB")[0])
+    assert parity >= 60.0
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", "from pngan.export.cli import main; main()", *args],
+                          capture_output=True, text=True)
+
+
+def test_export_cli_bad_weights_is_one_line(tmp_path):
+    bad = tmp_path / "bad.pth"
+    bad.write_bytes(b"\x00" * 100)
+    r = _cli("--model", "dncnn", "--weights", str(bad), "--out", str(tmp_path / "o"))
+    assert r.returncode == 1
+    assert r.stderr.strip().startswith("error: ") and "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "o").exists()
+
+
+def test_export_cli_unknown_model_and_no_shipped_weights(tmp_path):
+    r = _cli("--model", "nope", "--out", str(tmp_path / "o"))
+    assert r.returncode == 1 and "unknown model 'nope'" in r.stderr and "Traceback" not in r.stderr
+    r = _cli("--model", "mirnet", "--out", str(tmp_path / "o"))
+    assert r.returncode == 1 and "no shipped weights for 'mirnet'" in r.stderr
+
+
+def test_export_cli_writes_artifact(tmp_path):
+    r = CliRunner().invoke(export_main, ["--model", "dncnn", "--out", str(tmp_path)])
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "onnx-fp32" / "model.onnx").is_file()

@@ -1,0 +1,45 @@
+"""The wheel maps export/, runtimes/, calibration/ to pngan.* and ships weights and samples."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("wheel")
+    r = subprocess.run([sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "--no-build-isolation",
+                        "-q", "-w", str(out)], capture_output=True, text=True)
+    if r.returncode != 0:
+        pytest.fail(f"wheel build failed: {r.stderr[-2000:]}")
+    (whl,) = out.glob("pngan-*.whl")
+    return whl
+
+
+def test_wheel_layout(wheel):
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for required in ("pngan/export/__init__.py", "pngan/runtimes/__init__.py", "pngan/calibration/__init__.py",
+                     "pngan/assets/coffee.png", "pngan/weights/dncnn_poisson-gaussian.safetensors"):
+        assert required in names, required
+    tops = {n.split("/")[0] for n in names}
+    assert tops == {"pngan", f"{wheel.name.split('-')[0]}-{wheel.name.split('-')[1]}.dist-info"}
+
+
+def test_wheel_imports_outside_the_checkout(wheel, tmp_path):
+    target = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
+                   check=True, capture_output=True)
+    code = ("import pngan.export, pngan.runtimes, pngan.calibration, pngan.models as m;"
+            "assert 'site' in pngan.export.__file__, pngan.export.__file__;"
+            "print(m.default_weights('dncnn').name)")
+    r = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
+                       env={"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"})
+    assert r.returncode == 0, r.stderr
+    assert "dncnn_poisson-gaussian.safetensors" in r.stdout
