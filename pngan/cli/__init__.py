@@ -6,6 +6,9 @@ import click
 
 from pngan import __version__
 from pngan.cli.demo import demo
+from pngan.cli.eval_noise import eval_noise
+from pngan.cli.denoise import denoise
+from pngan.cli.noise_cmd import noise
 from pngan.cli.models_cmd import models
 
 
@@ -16,4 +19,7 @@ def main() -> None:
 
 
 main.add_command(demo)
+main.add_command(eval_noise)
+main.add_command(denoise)
+main.add_command(noise)
 main.add_command(models)

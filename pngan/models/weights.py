@@ -125,6 +125,7 @@ def load(path: str | os.PathLike) -> nn.Module:
     model = build(info["name"], **info.get("config", {}))
     _check_compatible(model, sd, p)
     model.load_state_dict(sd, strict=True)
+    model.pngan_meta = {k: v for k, v in info.items() if k not in ("name", "config")}
     return model.eval()
 
 

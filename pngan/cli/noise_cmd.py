@@ -1,0 +1,73 @@
+"""``pngan noise``: the hand-made noise baselines written as image folders (the official X30/X50/X70 script)."""
+
+from __future__ import annotations
+
+import zlib
+from pathlib import Path
+
+import click
+
+from pngan.cli.errors import run_cli
+
+FOLDERS = {"poisson-gaussian": "PoissonGaussian_noise", "camera": "Camera_noise"}
+
+
+@click.command()
+@click.option("--model", "model", type=click.Choice(["gaussian", "poisson-gaussian", "camera"]),
+              default="gaussian", show_default=True, help="Noise model.")
+@click.option("--sigma", type=float, multiple=True,
+              help="AWGN sigma(s) on the 0-255 scale, e.g. --sigma 30 50 70 (gaussian only).")
+@click.option("--input_dir", "input_dir", type=click.Path(path_type=Path), required=True, help="Clean images.")
+@click.option("--result_dir", "result_dir", type=click.Path(path_type=Path), required=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.argument("more_sigmas", nargs=-1, type=float, metavar="")
+def noise(model: str, sigma: tuple[float, ...], input_dir: Path, result_dir: Path, seed: int,
+          more_sigmas: tuple[float, ...]) -> None:
+    """Write noisy copies of INPUT_DIR: RESULT_DIR/Gaussian_noise_X<sigma>/<name>.png, one folder per sigma.
+
+    Each image's noise comes from (seed, file name), so results do not depend on
+    the order or number of files. Output is 8-bit PNG (lossless) with the source's stem.
+    """
+    run_cli(lambda: run_noise(model, list(sigma) + list(more_sigmas), input_dir, result_dir, seed))
+
+
+def _rng(seed: int, name: str, sigma: float):
+    import numpy as np
+
+    return np.random.default_rng([seed, zlib.crc32(name.encode()), int(round(sigma * 1000))])
+
+
+def run_noise(model: str, sigmas: list[float], input_dir: Path, result_dir: Path, seed: int = 0) -> list[Path]:
+    """Generate the folders; returns them."""
+    from tqdm import tqdm
+
+    from pngan.errors import PnganError
+    from pngan.images import list_images, read_image, write_image
+    from pngan.noise import get_noise_model
+
+    if model == "gaussian":
+        if not sigmas:
+            raise PnganError("--model gaussian needs --sigma, e.g. --sigma 30 50 70")
+        if any(s < 0 for s in sigmas):
+            raise PnganError(f"sigma must be >= 0, got {sigmas}")
+        jobs = [(f"Gaussian_noise_X{s:g}", {"sigma": s}, s) for s in sigmas]
+    else:
+        if sigmas:
+            raise PnganError(f"--sigma applies to --model gaussian only, not {model}")
+        jobs = [(FOLDERS[model], {}, 0.0)]
+    fn = get_noise_model(model)
+    files = list_images(input_dir)
+    failed = []
+    for folder, kw, s in jobs:
+        for f in tqdm(files, desc=folder, unit="img", leave=False):
+            try:
+                img = read_image(f)
+            except PnganError as e:
+                failed.append(str(e))
+                click.echo(f"error: {e} (skipped)", err=True)
+                continue
+            write_image(result_dir / folder / f"{f.stem}.png", fn(img, _rng(seed, f.name, s), **kw))
+        click.echo(f"wrote {result_dir / folder} ({len(files)} images)")
+    if failed:
+        raise PnganError(f"{len(failed)} image(s) could not be read (first: {failed[0]}); the others were written")
+    return [result_dir / j[0] for j in jobs]

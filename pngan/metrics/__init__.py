@@ -1,0 +1,9 @@
+"""Image-quality metrics (PSNR, SSIM) and the noise-realism metric AKLD."""
+
+from pngan.metrics.akld import akld, akld_image, gauss_blur, gaussian_kernel_1d, kl_gauss_zero_center, noise_variance_map
+from pngan.metrics.quality import psnr, psnr_float, ssim
+
+__all__ = [
+    "psnr", "psnr_float", "ssim",
+    "akld", "akld_image", "kl_gauss_zero_center", "noise_variance_map", "gauss_blur", "gaussian_kernel_1d",
+]

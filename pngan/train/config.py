@@ -1,0 +1,157 @@
+"""Training configuration: TOML files mapped onto dataclasses, every value overridable as ``section.key=value``."""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pngan.errors import PnganError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+
+class ConfigError(PnganError):
+    """A config file or override is invalid (unknown key, wrong type)."""
+
+
+@dataclass
+class DataConfig:
+    train_dir: str = ""          # paired folder (input/ + groundtruth/) for real noisy/clean pairs
+    val_dir: str = ""            # held-out pairs ("" = none)
+    clean_dir: str = ""          # finetune stage: clean images to generate noisy ones from
+    patch: int = 64
+    batch: int = 8
+    workers: int = 0
+    pin_memory: bool = True
+
+
+@dataclass
+class ModelConfig:
+    generator: str = "smnet-s"
+    generator_config: dict = field(default_factory=dict)
+    discriminator: str = "discriminator"
+    discriminator_config: dict = field(default_factory=dict)
+    denoiser: str = "dncnn"       # the frozen alignment denoiser (stage pngan) / the trained one
+    denoiser_config: dict = field(default_factory=dict)
+    denoiser_weights: str = ""    # "" = the shipped weights
+    input_sigma: float = 5.0      # AWGN fed to the generator, 0-255 scale
+
+
+@dataclass
+class LossConfig:
+    adversarial: float = 0.05     # pixel-level relativistic-average GAN loss (generator side)
+    alignment: float = 1.0        # L1(Dn(fake), Dn(real)), Dn frozen
+    fidelity: float = 0.0         # L1(fake, real)
+    noise_std: float = 1.0        # L1 between local noise std maps of fake and real (7x7 window)
+
+
+@dataclass
+class OptimConfig:
+    steps: int = 2000
+    lr_g: float = 2e-4
+    lr_d: float = 2e-4
+    betas: tuple = (0.5, 0.999)
+    schedule: str = "cosine"      # "cosine" | "constant"
+    min_lr_ratio: float = 0.01
+    grad_clip: float = 1.0
+
+
+@dataclass
+class RunConfig:
+    out_dir: str = "runs/pngan"
+    seed: int = 0
+    device: str = "auto"          # auto | cpu | cuda
+    amp: str = "auto"             # auto (bf16 on CUDA) | bf16 | off
+    channels_last: bool = True
+    compile: bool = False
+    threads: int = 0              # 0 = all cores (CPU)
+    ckpt_every: int = 100
+    log_every: int = 10
+    val_every: int = 250
+    image_every: int = 250
+    val_samples: int = 2          # fakes per image for AKLD
+    finetune_samples: int = 2     # generated samples per clean image (finetune stage)
+
+
+@dataclass
+class TrainConfig:
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    run: RunConfig = field(default_factory=RunConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+
+def _closest(key: str, valid: list[str]) -> str:
+    close = difflib.get_close_matches(key, valid, n=1, cutoff=0.5)
+    return f"; did you mean {close[0]!r}?" if close else f"; valid keys: {', '.join(valid)}"
+
+
+def _coerce(value: Any, current: Any, where: str) -> Any:
+    """Convert ``value`` (TOML value or CLI string) to the type of the default ``current``."""
+    if isinstance(value, str) and not isinstance(current, str):
+        try:
+            value = tomllib.loads(f"v = {value}")["v"]
+        except tomllib.TOMLDecodeError:
+            raise ConfigError(f"{where}: cannot parse {value!r}") from None
+    if isinstance(current, bool):
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: expected true/false, got {value!r}")
+        return value
+    if isinstance(current, float) and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(current, tuple) and isinstance(value, list):
+        return tuple(value)
+    if current is not None and not isinstance(value, type(current)):
+        raise ConfigError(f"{where}: expected {type(current).__name__}, got {value!r}")
+    return value
+
+
+def _apply(cfg: TrainConfig, section: str, key: str, value: Any, where: str) -> None:
+    sections = [f.name for f in dataclasses.fields(cfg)]
+    if section not in sections:
+        raise ConfigError(f"{where}: unknown section {section!r}{_closest(section, sections)}")
+    sub = getattr(cfg, section)
+    keys = [f.name for f in dataclasses.fields(sub)]
+    if key not in keys:
+        raise ConfigError(f"{where}: unknown key {section}.{key}{_closest(key, keys)}")
+    setattr(sub, key, _coerce(value, getattr(sub, key), f"{where}: {section}.{key}"))
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> TrainConfig:
+    """Defaults, then the TOML file, then ``section.key=value`` overrides."""
+    cfg = TrainConfig()
+    if path:
+        p = Path(path)
+        if not p.is_file():
+            raise ConfigError(f"{p}: no such config file")
+        try:
+            data = tomllib.loads(p.read_text("utf-8"))
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"{p}: invalid TOML ({e})") from None
+        for section, table in data.items():
+            if not isinstance(table, dict):
+                raise ConfigError(f"{p}: top-level key {section!r} must be a [section]")
+            for key, value in table.items():
+                _apply(cfg, section, key, value, str(p))
+    for item in overrides:
+        if "=" not in item or "." not in item.split("=", 1)[0]:
+            raise ConfigError(f"override {item!r} must look like section.key=value")
+        lhs, value = item.split("=", 1)
+        section, key = lhs.strip().split(".", 1)
+        _apply(cfg, section, key, value.strip(), "override")
+    return cfg

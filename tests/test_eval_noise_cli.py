@@ -1,0 +1,153 @@
+"""``pngan eval-noise``: pairing by stem, printed and JSON output, figures, one-line errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+from skimage import data
+
+from pngan.cli import main
+from pngan.cli.eval_noise import pair_stem
+from pngan.images import read_image, write_image
+from pngan.metrics import akld_image
+
+STEMS = ("a1", "b2")
+
+
+def _crop(i: int) -> np.ndarray:
+    return data.astronaut()[40 * i:40 * i + 48, 60 * i:60 * i + 64].astype(np.float32) / 255.0
+
+
+def _noisy(img: np.ndarray, sigma: float, seed: int) -> np.ndarray:
+    n = np.random.default_rng(seed).standard_normal(img.shape)
+    return np.clip(img + sigma / 255.0 * n, 0.0, 1.0)
+
+
+@pytest.fixture
+def folders(tmp_path) -> dict[str, Path]:
+    d = {k: tmp_path / k for k in ("clean", "real", "fake")}
+    for i, s in enumerate(STEMS):
+        c = _crop(i + 1)
+        write_image(d["clean"] / f"{s}_mean.png", c)
+        write_image(d["real"] / f"{s}_real.png", _noisy(c, 8, 10 + i))
+        for k in range(2):
+            write_image(d["fake"] / f"{s}_{k}.png", _noisy(c, 5, 20 + 2 * i + k))
+    return d
+
+
+def _run(*args: str):
+    return CliRunner().invoke(main, ["eval-noise", *args])
+
+
+def _one_error_line(r) -> str:
+    assert r.exit_code == 1, r.output
+    assert "Traceback" not in r.output
+    lines = [ln for ln in r.output.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), r.output
+    return lines[0]
+
+
+def test_pair_stem():
+    assert pair_stem(Path("X_3_mean.JPG")) == pair_stem(Path("X_3_real.png")) == "X_3"
+    assert pair_stem(Path("0001_GT_SRGB_010.PNG")) == pair_stem(Path("0001_NOISY_SRGB_010.PNG")) == "0001_SRGB_010"
+    assert pair_stem(Path("X_3_fake.png")) == "X_3"
+
+
+def test_output_json_and_figures(folders, tmp_path):
+    out_json, figs = tmp_path / "out" / "akld.json", tmp_path / "figs"
+    r = _run("--clean", str(folders["clean"]), "--real", str(folders["real"]), "--fake", str(folders["fake"]),
+             "--json", str(out_json), "--figures", str(figs))
+    assert r.exit_code == 0, r.output
+    res = json.loads(out_json.read_text())
+    assert set(res) == {"akld", "per_image", "samples"} and res["samples"] == 2
+    assert set(res["per_image"]) == set(STEMS)
+    for s in STEMS:  # the numbers are AKLD on the images as written (8-bit)
+        c, rl = read_image(folders["clean"] / f"{s}_mean.png"), read_image(folders["real"] / f"{s}_real.png")
+        fk = [read_image(folders["fake"] / f"{s}_{k}.png") for k in range(2)]
+        assert res["per_image"][s] == pytest.approx(akld_image(c, rl, fk))
+        assert f"{s}  AKLD {res['per_image'][s]:.4f}" in r.output
+    assert res["akld"] == pytest.approx(np.mean(list(res["per_image"].values())))
+    assert f"AKLD {res['akld']:.4f}" in r.output.splitlines()[len(STEMS)]
+    for s in STEMS:
+        with Image.open(figs / f"{s}_compare.png") as im:
+            assert im.size[0] == 5 * 64 + 4 * 4 and im.size[1] > 48
+        with Image.open(figs / f"{s}_hist.png") as im:
+            assert im.size == (720, 420) and len(set(im.convert("RGB").getdata())) > 4
+    assert not list(out_json.parent.glob(".*"))  # atomic write left no temp files
+
+
+def test_single_fake_per_image_and_fake_suffix(folders, tmp_path):
+    fake1 = tmp_path / "fake1"
+    for s in STEMS:
+        write_image(fake1 / f"{s}_fake.png", read_image(folders["real"] / f"{s}_real.png"))
+    out_json = tmp_path / "r.json"
+    r = _run("--clean", str(folders["clean"]), "--real", str(folders["real"]), "--fake", str(fake1),
+             "--json", str(out_json))
+    assert r.exit_code == 0, r.output
+    res = json.loads(out_json.read_text())
+    assert res["samples"] == 1 and res["akld"] == 0.0  # fake == real
+
+
+def test_mismatched_names(folders):
+    (folders["fake"] / "zz_0.png").write_bytes((folders["fake"] / "a1_0.png").read_bytes())
+    r = _run("--clean", str(folders["clean"]), "--real", str(folders["real"]), "--fake", str(folders["fake"]))
+    assert "zz_0.png" in _one_error_line(r)
+
+
+def test_missing_real(folders):
+    (folders["real"] / "b2_real.png").unlink()
+    r = _run("--clean", str(folders["clean"]), "--real", str(folders["real"]), "--fake", str(folders["fake"]))
+    assert "b2" in _one_error_line(r)
+
+
+def test_missing_fake(folders):
+    for k in range(2):
+        (folders["fake"] / f"b2_{k}.png").unlink()
+    r = _run("--clean", str(folders["clean"]), "--real", str(folders["real"]), "--fake", str(folders["fake"]))
+    assert "b2" in _one_error_line(r)
+
+
+def test_empty_and_missing_folders(folders, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    _one_error_line(_run("--clean", str(folders["clean"]), "--real", str(folders["real"]), "--fake", str(empty)))
+    _one_error_line(_run("--clean", str(empty), "--real", str(folders["real"]), "--fake", str(folders["fake"])))
+    _one_error_line(_run("--clean", str(tmp_path / "nope"), "--real", str(folders["real"]),
+                         "--fake", str(folders["fake"])))
+
+
+def test_size_mismatch(folders):
+    write_image(folders["real"] / "a1_real.png", np.zeros((20, 30, 3), np.float32))
+    r = _run("--clean", str(folders["clean"]), "--real", str(folders["real"]), "--fake", str(folders["fake"]))
+    assert "size mismatch" in _one_error_line(r)
+
+
+def test_needs_exactly_one_fake_source(folders):
+    _one_error_line(_run("--clean", str(folders["clean"]), "--real", str(folders["real"])))
+
+
+def test_generator_path(folders, tmp_path, seeded):
+    from pngan.models import build, save_weights
+
+    weights = save_weights(build("smnet-s"), tmp_path / "g.safetensors")
+    out_json = tmp_path / "g.json"
+    args = ["--clean", str(folders["clean"]), "--real", str(folders["real"]), "--generator", str(weights),
+            "--samples", "2", "--seed", "3", "--json", str(out_json)]
+    r = _run(*args)
+    assert r.exit_code == 0, r.output
+    res = json.loads(out_json.read_text())
+    assert res["samples"] == 2 and set(res["per_image"]) == set(STEMS) and np.isfinite(res["akld"])
+    first = out_json.read_text()
+    assert _run(*args).exit_code == 0 and out_json.read_text() == first  # seeds S..S+L-1: deterministic
+
+
+def test_bad_generator_weights(folders, tmp_path):
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"not weights")
+    r = _run("--clean", str(folders["clean"]), "--real", str(folders["real"]), "--generator", str(bad))
+    _one_error_line(r)
