@@ -41,7 +41,8 @@ class ModelConfig:
     discriminator_config: dict = field(default_factory=dict)
     denoiser: str = "dncnn"       # the frozen alignment denoiser (stage pngan) / the trained one
     denoiser_config: dict = field(default_factory=dict)
-    denoiser_weights: str = ""    # "" = the shipped weights
+    denoiser_weights: str = "shipped"  # "shipped" | a weights file | "" (stage denoiser: from scratch)
+    generator_weights: str = ""   # finetune stage: the trained generator
     input_sigma: float = 5.0      # AWGN fed to the generator, 0-255 scale
 
 

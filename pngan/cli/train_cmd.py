@@ -1,0 +1,79 @@
+"""``pngan train STAGE --config FILE [section.key=value ...]`` and ``pngan generate``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from pngan.cli.errors import run_cli
+
+
+@click.command(context_settings={"ignore_unknown_options": False})
+@click.argument("stage", type=click.Choice(["denoiser", "pngan", "finetune"]))
+@click.argument("overrides", nargs=-1)
+@click.option("--config", "config", type=click.Path(path_type=Path), default=None, help="TOML config file.")
+@click.option("--resume", is_flag=True, help="Continue from OUT_DIR/checkpoints/last.pt.")
+@click.option("--export-weights", "export_weights", type=click.Path(path_type=Path), default=None,
+              help="Write the trained inference weights (.safetensors with metadata) at the end.")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+def train(stage: str, overrides: tuple[str, ...], config: Path | None, resume: bool,
+          export_weights: Path | None, no_progress: bool) -> None:
+    """Train STAGE: denoiser (real pairs), pngan (adversarial SMNet), finetune (generated pairs).
+
+    OVERRIDES are section.key=value pairs over the config, e.g. optim.steps=500 run.out_dir=runs/x.
+    """
+
+    def job() -> None:
+        from pngan.train.config import load_config
+        from pngan.train.loop import train as run_train
+
+        cfg = load_config(config, overrides)
+        val = run_train(stage, cfg, resume=resume, export_weights=export_weights, progress=not no_progress)
+        if val:
+            click.echo("validation: " + ", ".join(f"{k} {v:.4f}" for k, v in val.items()))
+        if export_weights:
+            click.echo(f"wrote {export_weights}")
+
+    run_cli(job)
+
+
+@click.command()
+@click.option("--weights", type=click.Path(path_type=Path), default=None,
+              help="Generator weights (.safetensors). Default: the shipped smnet-s.")
+@click.option("--input_dir", "input_dir", type=click.Path(path_type=Path), required=True, help="Clean images.")
+@click.option("--result_dir", "result_dir", type=click.Path(path_type=Path), required=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--samples", type=int, default=1, show_default=True, help="Samples per image (<stem>_<k>.png).")
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
+def generate(weights: Path | None, input_dir: Path, result_dir: Path, seed: int, samples: int, device: str) -> None:
+    """Generate realistic noisy images from clean ones with a trained generator (seeded)."""
+
+    def job() -> None:
+        from tqdm import tqdm
+
+        from pngan.errors import PnganError
+        from pngan.generate import generate as sample
+        from pngan.images import list_images, read_image, write_image
+        from pngan.models import load_model
+
+        if samples < 1:
+            raise PnganError("--samples must be >= 1")
+        model = load_model("smnet-s" if weights is None else None, weights).to(device)
+        files = list_images(input_dir)
+        failed = []
+        for f in tqdm(files, desc="generate", unit="img", leave=False):
+            try:
+                clean = read_image(f)
+            except PnganError as e:
+                failed.append(str(e))
+                click.echo(f"error: {e} (skipped)", err=True)
+                continue
+            for k in range(samples):
+                name = f"{f.stem}.png" if samples == 1 else f"{f.stem}_{k}.png"
+                write_image(result_dir / name, sample(model, clean, seed=seed + k, device=device))
+        click.echo(f"wrote {samples * (len(files) - len(failed))} images to {result_dir}")
+        if failed:
+            raise PnganError(f"{len(failed)} image(s) could not be read (first: {failed[0]})")
+
+    run_cli(job)

@@ -1,0 +1,1 @@
+"""PNGAN reference trainer: three stages (denoiser, pngan, finetune) behind ``pngan train``."""

@@ -1,0 +1,80 @@
+"""Training batches: every file decoded once into RAM (uint8), crops drawn per step from ``(seed, rank, step)``.
+
+Because a step's batch depends only on ``(seed, rank, step)``, resuming at step
+``s`` sees exactly the batches an uninterrupted run would, and different ranks
+see different crops (a distributed sampler without shared state).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from pngan.data.pairs import Pair, check_pair_sizes
+from pngan.errors import PnganError
+from pngan.images import read_image, to_uint8
+
+
+def step_generator(seed: int, rank: int, step: int, stream: int = 0) -> torch.Generator:
+    """A torch generator that depends only on its arguments."""
+    mixed = np.random.SeedSequence([seed, rank, step, stream]).generate_state(1, dtype=np.uint64)[0]
+    return torch.Generator().manual_seed(int(mixed) & ((1 << 63) - 1))
+
+
+class CropBank(Dataset):
+    """Images (noisy/clean pairs or clean only) held as uint8 tensors; item ``step`` = that step's batch."""
+
+    def __init__(self, pairs: Sequence[Pair] | None = None, clean: Sequence[Path] | None = None,
+                 patch: int = 64, batch: int = 8, seed: int = 0, rank: int = 0) -> None:
+        self.patch, self.batch, self.seed, self.rank = patch, batch, seed, rank
+        self.noisy: list[torch.Tensor] = []
+        self.clean: list[torch.Tensor] = []
+        for p in pairs or []:
+            n, c = read_image(p.noisy), read_image(p.clean)
+            check_pair_sizes(n, c, p)
+            self._add(c, n, p.id)
+        for f in clean or []:
+            self._add(read_image(f), None, Path(f).name)
+        if not self.clean:
+            raise PnganError("no training images (the dataset folder has no pairs)")
+        self.paired = bool(self.noisy)
+
+    def _add(self, clean: np.ndarray, noisy: np.ndarray | None, name: str) -> None:
+        if min(clean.shape[:2]) < self.patch:
+            raise PnganError(f"{name}: image {clean.shape[1]}x{clean.shape[0]} is smaller than patch {self.patch}")
+        self.clean.append(torch.from_numpy(to_uint8(clean)).permute(2, 0, 1).contiguous())
+        if noisy is not None:
+            self.noisy.append(torch.from_numpy(to_uint8(noisy)).permute(2, 0, 1).contiguous())
+
+    def __len__(self) -> int:
+        return 1 << 62
+
+    def __getitem__(self, step: int) -> dict[str, torch.Tensor]:
+        g = step_generator(self.seed, self.rank, step)
+        p = self.patch
+        clean, noisy = [], []
+        for _ in range(self.batch):
+            i = int(torch.randint(len(self.clean), (1,), generator=g))
+            h, w = self.clean[i].shape[1:]
+            top = int(torch.randint(h - p + 1, (1,), generator=g))
+            left = int(torch.randint(w - p + 1, (1,), generator=g))
+            k = int(torch.randint(8, (1,), generator=g))
+            for src, dst in ((self.clean, clean), (self.noisy, noisy)):
+                if not src:
+                    continue
+                crop = torch.rot90(src[i][:, top:top + p, left:left + p], k % 4, (1, 2))
+                dst.append(crop.flip(2) if k >= 4 else crop)
+        out = {"clean": torch.stack(clean).float() / 255.0}
+        if noisy:
+            out["noisy"] = torch.stack(noisy).float() / 255.0
+        return out
+
+
+def step_loader(bank: CropBank, start: int, stop: int, workers: int = 0, pin_memory: bool = False):
+    """A DataLoader over steps ``start..stop-1`` (one batch per step, prefetched by workers)."""
+    return torch.utils.data.DataLoader(bank, batch_size=None, sampler=range(start, stop), num_workers=workers,
+                                       pin_memory=pin_memory, persistent_workers=False)

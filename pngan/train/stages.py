@@ -1,0 +1,275 @@
+"""The three training stages: ``denoiser`` (real pairs), ``pngan`` (adversarial SMNet), ``finetune`` (generated pairs)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from pngan.data.clean import clean_images
+from pngan.data.pairs import Pair, find_pairs
+from pngan.errors import PnganError
+from pngan.images import read_image
+from pngan.metrics import akld, psnr
+from pngan.models import build, load_model
+from pngan.train.config import TrainConfig
+from pngan.train.data import CropBank, step_generator
+from pngan.train.losses import alignment_loss, noise_level_loss, ragan_d_loss, ragan_g_loss
+from pngan.train.session import Session, unwrap
+
+VAL_CROP = 256
+
+
+def _schedule(opt: torch.optim.Optimizer, cfg: TrainConfig) -> torch.optim.lr_scheduler.LambdaLR:
+    steps, floor = max(1, cfg.optim.steps), cfg.optim.min_lr_ratio
+    if cfg.optim.schedule == "constant":
+        return torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0)
+    if cfg.optim.schedule != "cosine":
+        raise PnganError(f"optim.schedule must be 'cosine' or 'constant', got {cfg.optim.schedule!r}")
+    return torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps)))
+
+
+def _val_pairs(cfg: TrainConfig) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """Held-out (id, noisy, clean) center crops; the training pairs when no val_dir is set."""
+    root = cfg.data.val_dir or cfg.data.train_dir
+    if not root:
+        return []
+    out = []
+    for p in find_pairs(root):
+        n, c = read_image(p.noisy), read_image(p.clean)
+        h, w = n.shape[:2]
+        top, left = max(0, (h - VAL_CROP) // 2), max(0, (w - VAL_CROP) // 2)
+        out.append((p.id, n[top:top + VAL_CROP, left:left + VAL_CROP], c[top:top + VAL_CROP, left:left + VAL_CROP]))
+    return out
+
+
+def _to_batch(img: np.ndarray, s: Session) -> torch.Tensor:
+    return s.to_device(torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1)))[None])
+
+
+def _to_img(t: torch.Tensor) -> np.ndarray:
+    return t[0].float().clamp(0, 1).permute(1, 2, 0).cpu().numpy()
+
+
+class Stage:
+    """Common parts: config, session, the batch source and what gets checkpointed."""
+
+    name = "stage"
+
+    def __init__(self, cfg: TrainConfig, session: Session) -> None:
+        self.cfg, self.s = cfg, session
+        self.scaler = torch.amp.GradScaler(enabled=session.amp_dtype == torch.float16)
+
+    def _step_opt(self, loss: torch.Tensor, opt: torch.optim.Optimizer, params) -> None:
+        opt.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self.scaler.unscale_(opt)
+        if self.cfg.optim.grad_clip > 0:
+            nn.utils.clip_grad_norm_(params, self.cfg.optim.grad_clip)
+        self.scaler.step(opt)
+
+    def modules(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def arch(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def export_model(self) -> tuple[nn.Module, dict[str, Any]]:
+        raise NotImplementedError
+
+
+class DenoiserStage(Stage):
+    """Train or finetune a denoiser with L1 on (noisy, clean) pairs."""
+
+    name = "denoiser"
+
+    def __init__(self, cfg: TrainConfig, session: Session, pairs: list[Pair] | None = None) -> None:
+        super().__init__(cfg, session)
+        m = cfg.model
+        if m.denoiser_weights:
+            net = load_model(m.denoiser, None if m.denoiser_weights == "shipped" else m.denoiser_weights)
+        else:
+            net = build(m.denoiser, **m.denoiser_config)
+        self.net_plain = net.train()
+        self.net = session.prepare(net, compile=cfg.run.compile)
+        self.opt = torch.optim.Adam(self.net.parameters(), lr=cfg.optim.lr_g, betas=tuple(cfg.optim.betas))
+        self.sched = _schedule(self.opt, cfg)
+        if pairs is None:
+            if not cfg.data.train_dir:
+                raise PnganError("data.train_dir is not set (a folder with input/ and groundtruth/)")
+            pairs = find_pairs(cfg.data.train_dir)
+        self.bank = CropBank(pairs=pairs, patch=cfg.data.patch, batch=cfg.data.batch, seed=cfg.run.seed,
+                             rank=session.rank)
+        self.val = _val_pairs(cfg)
+
+    def train_step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, float]:
+        noisy, clean = self.s.to_device(batch["noisy"]), self.s.to_device(batch["clean"])
+        with self.s.autocast():
+            loss = F.l1_loss(self.net(noisy).float(), clean)
+        self._step_opt(loss, self.opt, self.net.parameters())
+        self.scaler.update()
+        self.sched.step()
+        return {"loss/l1": loss.item(), "lr": self.sched.get_last_lr()[0]}
+
+    @torch.no_grad()
+    def validate(self) -> dict[str, float]:
+        net = unwrap(self.net).eval()
+        before, after = [], []
+        for _, noisy, clean in self.val:
+            with self.s.autocast():
+                y = _to_img(net(_to_batch(noisy, self.s)))
+            before.append(psnr(noisy, clean))
+            after.append(psnr(y, clean))
+        net.train()
+        return {"val/psnr_noisy": float(np.mean(before)), "val/psnr": float(np.mean(after))} if self.val else {}
+
+    def modules(self) -> dict[str, Any]:
+        return {"net": unwrap(self.net), "opt": self.opt, "sched": self.sched, "scaler": self.scaler}
+
+    def arch(self) -> dict[str, Any]:
+        n = unwrap(self.net)
+        return {"denoiser": n.pngan_name, "config": n.pngan_config}
+
+    def export_model(self) -> tuple[nn.Module, dict[str, Any]]:
+        return unwrap(self.net), {"stage": self.name}
+
+
+class FinetuneStage(DenoiserStage):
+    """Generate noisy images from clean folders with a trained generator, then finetune a denoiser on them."""
+
+    name = "finetune"
+
+    def __init__(self, cfg: TrainConfig, session: Session) -> None:
+        from pngan.generate import generate
+        from pngan.images import write_image
+
+        if not cfg.data.clean_dir:
+            raise PnganError("data.clean_dir is not set (clean images to generate noisy ones from)")
+        if not cfg.model.generator_weights:
+            raise PnganError("model.generator_weights is not set (weights of a trained generator)")
+        gen = load_model(None, cfg.model.generator_weights).to(session.device)
+        out = Path(cfg.run.out_dir) / "generated"
+        pairs = []
+        for f in clean_images(cfg.data.clean_dir):
+            clean = read_image(f)
+            for k in range(cfg.run.finetune_samples):
+                noisy_path = out / "input" / f"{f.stem}_{k}.png"
+                if not noisy_path.exists():
+                    write_image(noisy_path, generate(gen, clean, seed=cfg.run.seed + k, device=str(session.device)))
+                pairs.append(Pair(f"{f.stem}_{k}", noisy_path, Path(f)))
+        super().__init__(cfg, session, pairs=pairs)
+
+
+class PnganStage(Stage):
+    """Adversarial training of the generator with a pixel-level discriminator and a frozen real denoiser."""
+
+    name = "pngan"
+
+    def __init__(self, cfg: TrainConfig, session: Session) -> None:
+        super().__init__(cfg, session)
+        m, o = cfg.model, cfg.optim
+        g = build(m.generator, **m.generator_config)
+        d = build(m.discriminator, **m.discriminator_config)
+        dn = load_model(m.denoiser, None if m.denoiser_weights in ("", "shipped") else m.denoiser_weights)
+        for p in dn.parameters():
+            p.requires_grad_(False)
+        self.g = session.prepare(g, compile=cfg.run.compile)
+        self.d = session.prepare(d)
+        self.dn = session.prepare(dn.eval(), train=False)
+        self.opt_g = torch.optim.Adam(self.g.parameters(), lr=o.lr_g, betas=tuple(o.betas))
+        self.opt_d = torch.optim.Adam(self.d.parameters(), lr=o.lr_d, betas=tuple(o.betas))
+        self.sched_g, self.sched_d = _schedule(self.opt_g, cfg), _schedule(self.opt_d, cfg)
+        if not cfg.data.train_dir:
+            raise PnganError("data.train_dir is not set (a folder with input/ and groundtruth/)")
+        self.bank = CropBank(pairs=find_pairs(cfg.data.train_dir), patch=cfg.data.patch, batch=cfg.data.batch,
+                             seed=cfg.run.seed, rank=session.rank)
+        self.val = _val_pairs(cfg)
+        self.sigma = m.input_sigma / 255.0
+
+    def generator_input(self, clean: torch.Tensor, step: int) -> torch.Tensor:
+        g = step_generator(self.cfg.run.seed, self.s.rank, step, stream=1)
+        return clean + self.sigma * torch.randn(clean.shape, generator=g).to(clean.device, clean.dtype)
+
+    def train_step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, float]:
+        w = self.cfg.loss
+        real, clean = self.s.to_device(batch["noisy"]), self.s.to_device(batch["clean"])
+        inp = self.generator_input(clean, step)
+        n = real.shape[0]
+        with self.s.autocast():
+            fake = self.g(inp)
+        # Discriminator: one forward over [real; fake] (one DDP forward per backward).
+        with self.s.autocast():
+            logits = self.d(torch.cat([real, fake.detach()])).float()
+        loss_d = ragan_d_loss(logits[:n], logits[n:])
+        self._step_opt(loss_d, self.opt_d, self.d.parameters())
+        # Generator: the discriminator is frozen and called unwrapped (no DDP reduction for it).
+        d_plain = unwrap(self.d)
+        d_plain.requires_grad_(False)
+        with self.s.autocast():
+            logits = d_plain(torch.cat([real, fake])).float()
+            adv = ragan_g_loss(logits[:n], logits[n:])
+            align = alignment_loss(self.dn, fake, real).float()
+        fake32 = fake.float()
+        level = noise_level_loss(fake32, real, clean)
+        fid = F.l1_loss(fake32, real)
+        loss_g = w.adversarial * adv + w.alignment * align + w.noise_std * level + w.fidelity * fid
+        self._step_opt(loss_g, self.opt_g, self.g.parameters())
+        d_plain.requires_grad_(True)
+        self.scaler.update()
+        self.sched_g.step()
+        self.sched_d.step()
+        return {"loss/d": loss_d.item(), "loss/g": loss_g.item(), "loss/adv": adv.item(),
+                "loss/align": align.item(), "loss/noise_level": level.item(), "loss/fidelity": fid.item(),
+                "lr/g": self.sched_g.get_last_lr()[0]}
+
+    @torch.no_grad()
+    def sample(self, clean: np.ndarray, seed: int) -> np.ndarray:
+        """One fake for a clean image: the same sampling as ``pngan generate``."""
+        x = _to_batch(clean, self.s)
+        g = torch.Generator().manual_seed(seed)
+        inp = x + self.sigma * torch.randn(x.shape, generator=g).to(x.device, x.dtype)
+        with self.s.autocast():
+            y = unwrap(self.g)(inp)
+        return np.round(_to_img(y) * 255) / 255
+
+    @torch.no_grad()
+    def validate(self) -> dict[str, float]:
+        if not self.val:
+            return {}
+        g = unwrap(self.g).eval()
+        k = max(1, self.cfg.run.val_samples)
+        fakes = [[self.sample(c, seed) for seed in range(k)] for _, _, c in self.val]
+        mean, _ = akld([c for _, _, c in self.val], [n for _, n, _ in self.val], fakes)
+        content = [psnr(f[0], c) for f, (_, _, c) in zip(fakes, self.val)]
+        real_psnr = [psnr(n, c) for _, n, c in self.val]
+        g.train()
+        return {"val/akld": float(mean), "val/psnr_fake_vs_clean": float(np.mean(content)),
+                "val/psnr_real_vs_clean": float(np.mean(real_psnr))}
+
+    def images(self, batch: dict[str, torch.Tensor], step: int) -> torch.Tensor:
+        """A clean | real | fake grid of the first batch item."""
+        with torch.no_grad():
+            clean = self.s.to_device(batch["clean"][:1])
+            real = self.s.to_device(batch["noisy"][:1])
+            fake = unwrap(self.g)(self.generator_input(clean, step)).float()
+        return torch.cat([clean, real, fake.clamp(0, 1)], dim=3)[0].cpu()
+
+    def modules(self) -> dict[str, Any]:
+        return {"g": unwrap(self.g), "d": unwrap(self.d), "opt_g": self.opt_g, "opt_d": self.opt_d,
+                "sched_g": self.sched_g, "sched_d": self.sched_d, "scaler": self.scaler}
+
+    def arch(self) -> dict[str, Any]:
+        g, d = unwrap(self.g), unwrap(self.d)
+        return {"g": g.pngan_name, "g_config": g.pngan_config, "d": d.pngan_name, "d_config": d.pngan_config}
+
+    def export_model(self) -> tuple[nn.Module, dict[str, Any]]:
+        return unwrap(self.g), {"stage": self.name, "input_sigma": self.cfg.model.input_sigma}
+
+
+STAGES = {"denoiser": DenoiserStage, "pngan": PnganStage, "finetune": FinetuneStage}
