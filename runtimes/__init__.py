@@ -1,6 +1,13 @@
-"""Runtimes (installed as ``pngan.runtimes``): one Runner protocol over every backend."""
+"""Runtimes (installed as ``pngan.runtimes``): one Runner protocol over every backend.
 
-from pngan.runtimes.base import BaseRunner, InputError, Runner, check_input  # noqa: F401
-from pngan.runtimes.opening import open_artifact, torch_runner  # noqa: F401
+``open_artifact(folder)`` opens whatever ``pngan-export`` wrote (ONNX Runtime, OpenVINO,
+Core ML on macOS, TensorRT where installed); ``torch_runner`` is the eager reference;
+``tiled(runner, image, tile=, overlap=)`` runs any runner on images of any size.
+"""
 
-__all__ = ["BaseRunner", "InputError", "Runner", "check_input", "open_artifact", "torch_runner"]
+from pngan.runtimes.base import BaseRunner, InputError, PlatformError, Runner, check_input  # noqa: F401
+from pngan.runtimes.opening import RUNNERS, backend_options, open_artifact, torch_runner  # noqa: F401
+from pngan.runtimes.tiling import tiled  # noqa: F401
+
+__all__ = ["BaseRunner", "InputError", "PlatformError", "Runner", "RUNNERS", "backend_options", "check_input",
+           "open_artifact", "tiled", "torch_runner"]

@@ -13,6 +13,10 @@ class InputError(PnganError):
     """An array handed to a runner has the wrong dtype, layout, channels or range."""
 
 
+class PlatformError(PnganError):
+    """The backend is known but cannot run here (Core ML prediction off macOS, TensorRT without CUDA)."""
+
+
 @runtime_checkable
 class Runner(Protocol):
     """What every backend offers: run a batch, say what it is, release resources."""
@@ -42,23 +46,59 @@ def check_input(x: Any, min_side: int = 1) -> np.ndarray:
 
 
 class BaseRunner:
-    """Context-manager and ``__call__`` sugar shared by the runners."""
+    """Context-manager and ``__call__`` sugar shared by the runners, and tiling for every runner.
+
+    ``static_shape`` is ``(batch, height, width)`` for an engine compiled for one input
+    shape (manifest ``input_shape``); ``run`` then feeds any other input through
+    ``tiled`` with the tile equal to the static shape (last tiles padded), so callers
+    never see the restriction.
+    """
 
     backend = "base"
     precision = "fp32"
     device = "cpu"
     min_side = 1
+    static_shape: tuple[int, int, int] | None = None
+    static_overlap = 32
+    manifest: dict[str, Any] | None = None
+    _closed = False
 
     def run(self, x: np.ndarray) -> np.ndarray:
-        return self._run(check_input(x, self.min_side))
+        if self._closed:
+            raise PnganError(f"{self.backend} runner is closed")
+        x = check_input(x, self.min_side)
+        if self.static_shape is not None and x.shape[0:1] + x.shape[2:] != self.static_shape:
+            from pngan.runtimes.tiling import tiled
+
+            n, h, w = self.static_shape
+            overlap = min(self.static_overlap, (min(h, w) - 1) // 2)
+            return tiled(self._run, x, (h, w), overlap, batch=n, exact=True)
+        return self._run(x)
 
     __call__ = run
+
+    def run_tiled(self, x: np.ndarray, tile: int | tuple[int, int] = 256, overlap: int = 32, batch: int = 4,
+                  **kw: Any) -> np.ndarray:
+        """``tiled(self, x, ...)``: bounded memory for images of any size (see ``pngan.runtimes.tiled``)."""
+        from pngan.runtimes.tiling import tiled
+
+        x = check_input(x, 1)
+        if self.static_shape is not None:  # the engine fixes the tile and the batch
+            n, h, w = self.static_shape
+            return tiled(self._run, x, (h, w), min(overlap, (min(h, w) - 1) // 2), batch=n, exact=True, **kw)
+        return tiled(self.run, x, tile, overlap, batch, **kw)
+
+    def info(self) -> dict[str, Any]:
+        """What this runner is, for reports."""
+        return {"backend": self.backend, "precision": self.precision, "device": self.device,
+                "static_shape": list(self.static_shape) if self.static_shape else None}
 
     def _run(self, x: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def close(self) -> None:
-        """Release backend resources (idempotent)."""
+        """Release backend resources (idempotent); the runner cannot run afterwards."""
+        self._closed = True
 
     def __enter__(self):
         return self

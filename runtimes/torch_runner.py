@@ -11,7 +11,10 @@ from pngan.runtimes.base import BaseRunner
 
 
 class TorchRunner(BaseRunner):
-    """Runs a registered model in eager PyTorch (float32, no grad)."""
+    """Runs a registered model in eager PyTorch (float32, no grad).
+
+    ``threads`` sets ``torch.set_num_threads`` (process-wide: torch has no per-model pool).
+    """
 
     backend = "torch"
 
@@ -29,3 +32,4 @@ class TorchRunner(BaseRunner):
 
     def close(self) -> None:
         self.model = None
+        super().close()

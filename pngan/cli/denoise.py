@@ -34,7 +34,7 @@ def run_denoise(method: str, input_dir: Path, result_dir: Path, weights: Path | 
 
     from tqdm import tqdm
 
-    from pngan.data import find_pairs
+    from pngan.data import LAYOUTS, find_pairs
     from pngan.errors import PnganError
     from pngan.images import from_tensor_batch, list_images, read_image, to_tensor_batch, write_image
     from pngan.metrics import psnr, ssim
@@ -49,9 +49,12 @@ def run_denoise(method: str, input_dir: Path, result_dir: Path, weights: Path | 
         if not torch.cuda.is_available():
             raise PnganError("--device cuda: no CUDA device is available to this torch build")
     runner = TorchRunner(load_model(method, weights), device=device)
-    paired = (input_dir / "input").is_dir() and (input_dir / "groundtruth").is_dir()
-    items = ([(p.id, p.noisy, p.clean) for p in find_pairs(input_dir)] if paired
-             else [(f.stem, f, None) for f in list_images(input_dir)])
+    paired = any((input_dir / n).is_dir() and (input_dir / c).is_dir() for n, c in LAYOUTS)
+    if paired:
+        items = [(p.id, p.noisy, p.clean) for p in find_pairs(input_dir)]
+    else:  # noisy images only: a flat folder, or an input/ folder without references
+        folder = input_dir / "input" if (input_dir / "input").is_dir() else input_dir
+        items = [(f.stem, f, None) for f in list_images(folder)]
     result_dir.mkdir(parents=True, exist_ok=True)
     rows, failed = [], []
     t0 = time.perf_counter()

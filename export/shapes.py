@@ -1,0 +1,69 @@
+"""Input shapes: fixed ``H x W`` or a dynamic range (min/opt/max) used for profiles and range dims."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pngan.errors import PnganError
+
+HW = tuple[int, int]
+DEFAULT_MIN: HW = (16, 16)
+DEFAULT_OPT: HW = (256, 256)
+DEFAULT_MAX: HW = (2048, 2048)
+
+
+@dataclass(frozen=True)
+class ShapeSpec:
+    """``fixed`` set: every backend gets that H x W; else H x W in ``[min_hw, max_hw]`` tuned for ``opt_hw``.
+
+    Batch stays dynamic (ONNX, OpenVINO) or ranges over ``1..max_batch`` (TensorRT profile).
+    """
+
+    fixed: HW | None = None
+    min_hw: HW = DEFAULT_MIN
+    opt_hw: HW = DEFAULT_OPT
+    max_hw: HW = DEFAULT_MAX
+    opt_batch: int = 1
+    max_batch: int = 1
+
+    def __post_init__(self) -> None:
+        for name, hw in (("input shape", self.fixed), ("min shape", self.min_hw), ("opt shape", self.opt_hw),
+                         ("max shape", self.max_hw)):
+            if hw is not None and (len(hw) != 2 or min(hw) < 1):
+                raise PnganError(f"{name} must be two sizes >= 1 (H W), got {hw}")
+        if self.fixed is None:
+            for i, dim in enumerate(("height", "width")):
+                if not self.min_hw[i] <= self.opt_hw[i] <= self.max_hw[i]:
+                    raise PnganError(f"{dim}: need min <= opt <= max, got {self.min_hw[i]}, {self.opt_hw[i]}, {self.max_hw[i]}")
+        if not 1 <= self.opt_batch <= self.max_batch:
+            raise PnganError(f"need 1 <= opt batch <= max batch, got {self.opt_batch}, {self.max_batch}")
+
+    @property
+    def dynamic(self) -> bool:
+        return self.fixed is None
+
+    @property
+    def dynamic_dims(self) -> list[str]:
+        return ["batch"] if self.fixed else ["batch", "height", "width"]
+
+    @property
+    def calib_hw(self) -> HW:
+        """Crop size of calibration data: the export resolution (fixed, else opt)."""
+        return self.fixed or self.opt_hw
+
+    def hw_range(self) -> tuple[HW, HW, HW]:
+        """``(min, opt, max)`` H x W (all equal when fixed)."""
+        if self.fixed:
+            return self.fixed, self.fixed, self.fixed
+        return self.min_hw, self.opt_hw, self.max_hw
+
+    def profile(self) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+        """TensorRT optimization profile: ``(min, opt, max)`` NCHW shapes of the input."""
+        lo, opt, hi = self.hw_range()
+        return (1, 3, *lo), (self.opt_batch, 3, *opt), (self.max_batch, 3, *hi)
+
+    def summary(self) -> dict:
+        if self.fixed:
+            return {"input_shape": [1, 3, *self.fixed]}
+        lo, opt, hi = self.hw_range()
+        return {"shape_range": {"min": list(lo), "opt": list(opt), "max": list(hi)}}
