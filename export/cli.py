@@ -6,29 +6,73 @@ from pathlib import Path
 
 import click
 
+from pngan.calibration.source import DEFAULT_SAMPLES
 from pngan.cli.errors import run_cli
+from pngan.export.shapes import DEFAULT_MAX, DEFAULT_MIN, DEFAULT_OPT
+
+TARGET_CHOICES = ["onnx", "openvino", "coreml", "tensorrt", "all"]
+HW = click.Tuple([click.IntRange(min=1), click.IntRange(min=1)])
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--model", "model_name", required=True, help="Registered model name (see `pngan models`).")
 @click.option("--weights", type=click.Path(path_type=Path), default=None,
               help="Weights (.safetensors or official .pth). Default: the shipped weights of --model.")
-@click.option("--target", type=click.Choice(["onnx"]), default="onnx", show_default=True,
-              help="Export target.")
-@click.option("--precision", type=click.Choice(["fp32"]), default="fp32", show_default=True)
+@click.option("--target", default="onnx", show_default=True, metavar="|".join(TARGET_CHOICES),
+              help="Export target; 'all' exports every target available here and lists the skipped ones.")
+@click.option("--precision", default="fp32", show_default=True, metavar="fp32|fp16|int8")
+@click.option("--calib-dir", type=click.Path(path_type=Path), default=None,
+              help="INT8: folder of images to calibrate on (random crops, with realistic noise added). "
+                   "Default: the shipped sample images (a note says so).")
+@click.option("--calib-samples", type=click.IntRange(min=1), default=DEFAULT_SAMPLES, show_default=True,
+              help="INT8: number of calibration crops.")
+@click.option("--clean-calib", is_flag=True, help="INT8: calibrate on the images as they are (no added noise).")
+@click.option("--max-accuracy-drop", type=float, default=None, metavar="DB",
+              help="OpenVINO INT8: accuracy-controlled quantization keeping the PSNR drop under DB.")
+@click.option("--input-shape", type=HW, default=None, metavar="H W", help="Fix the input height and width.")
+@click.option("--dynamic", "dynamic", is_flag=True, help="Dynamic height and width (the default).")
+@click.option("--min-shape", type=HW, default=DEFAULT_MIN, show_default=True, metavar="H W",
+              help="Dynamic: smallest H W (TensorRT profile, Core ML range).")
+@click.option("--opt-shape", type=HW, default=DEFAULT_OPT, show_default=True, metavar="H W",
+              help="Dynamic: H W to tune for (TensorRT profile, Core ML default) and the calibration crop size.")
+@click.option("--max-shape", type=HW, default=DEFAULT_MAX, show_default=True, metavar="H W",
+              help="Dynamic: largest H W (TensorRT profile, Core ML range).")
+@click.option("--max-batch", type=click.IntRange(min=1), default=1, show_default=True,
+              help="TensorRT profile: largest batch.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Calibration crop/noise seed.")
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Output folder; one sub-folder per artifact.")
 @click.option("--force", is_flag=True, help="Replace an existing artifact folder.")
-def main(model_name: str, weights: Path | None, target: str, precision: str, out: Path, force: bool) -> None:
+def main(model_name: str, weights: Path | None, target: str, precision: str, calib_dir: Path | None,
+         calib_samples: int, clean_calib: bool, max_accuracy_drop: float | None, input_shape: tuple[int, int] | None,
+         dynamic: bool, min_shape: tuple[int, int], opt_shape: tuple[int, int], max_shape: tuple[int, int],
+         max_batch: int, seed: int, out: Path, force: bool) -> None:
     """Trace MODEL and write OUT/<target>-<precision>/ with the artifact and a manifest.json."""
 
     def job() -> None:
-        from pngan.export import export
+        from pngan.errors import PnganError
+        from pngan.export.exporter import PRECISIONS, export, export_all
+        from pngan.export.shapes import ShapeSpec
         from pngan.models import default_weights, load_model
 
+        if target not in TARGET_CHOICES:
+            raise PnganError(f"unknown target {target!r}; choose one of: {', '.join(TARGET_CHOICES)}")
+        if precision not in PRECISIONS:
+            raise PnganError(f"unknown precision {precision!r}; choose one of: {', '.join(PRECISIONS)}")
+        if dynamic and input_shape is not None:
+            raise PnganError("--input-shape and --dynamic exclude each other")
+        shapes = ShapeSpec(fixed=input_shape, min_hw=min_shape, opt_hw=opt_shape, max_hw=max_shape, max_batch=max_batch)
         w = weights if weights is not None else default_weights(model_name)
         net = load_model(model_name, w)
-        folder = export(net, target, out, precision=precision, weights=w, force=force)
-        click.echo(f"wrote {folder}")
+        kw = dict(precision=precision, weights=w, force=force, calib_dir=calib_dir, calib_samples=calib_samples,
+                  calib_noise=not clean_calib, seed=seed, max_accuracy_drop=max_accuracy_drop, shapes=shapes)
+        if target != "all":
+            click.echo(f"wrote {export(net, target, out, **kw)}")
+            return
+        written, skipped = export_all(net, out, **kw)
+        for folder in written:
+            click.echo(f"wrote {folder}")
+        for name, why in skipped.items():
+            click.echo(f"skipped {name}: {why}")
 
     run_cli(job)
 

@@ -36,13 +36,15 @@ class Target:
     precisions: tuple[str, ...]
     check: Callable[[], None]
     packages: tuple[str, ...]
+    calibrates: bool = True  # INT8 needs activation calibration data (Core ML's is weight-only)
 
 
 TARGETS: dict[str, Target] = {
     "onnx": Target("onnx", export_onnx, ("fp32", "fp16", "int8"), require_onnx, ONNX_PACKAGES),
     "openvino": Target("openvino", export_openvino, ("fp32", "fp16", "int8"), require_openvino,
                        ("openvino", "nncf", *ONNX_PACKAGES)),
-    "coreml": Target("coreml", export_coreml, ("fp32", "fp16", "int8"), require_coreml, ("coremltools",)),
+    "coreml": Target("coreml", export_coreml, ("fp32", "fp16", "int8"), require_coreml, ("coremltools",),
+                     calibrates=False),
     "tensorrt": Target("tensorrt", export_tensorrt, ("fp32", "fp16", "int8"), require_tensorrt,
                        ("tensorrt", *ONNX_PACKAGES)),
 }
@@ -96,7 +98,7 @@ def export(net: nn.Module, target: str, out: str | os.PathLike, *, precision: st
     if name is None:
         raise PnganError("export needs a model built by pngan.models.build")
     calibration = None
-    if precision == "int8":
+    if precision == "int8" and t.calibrates:
         calibration = CalibrationSource(calib_dir, calib_samples, shapes.calib_hw, calib_noise, seed)
         calibration.pairs  # read and crop now: a bad folder fails before anything is written
         if calib_dir is None:

@@ -30,16 +30,20 @@ class Runner(Protocol):
     def close(self) -> None: ...
 
 
-def check_input(x: Any, min_side: int = 1) -> np.ndarray:
-    """Validate a runner input; returns it as contiguous float32. Range tolerance is 1e-3."""
+def check_input(x: Any, min_side: int | tuple[int, int] = 1) -> np.ndarray:
+    """Validate a runner input; returns it as contiguous float32. Range tolerance is 1e-3.
+
+    ``min_side`` is the network's smallest input, one int or ``(height, width)``.
+    """
+    mh, mw = (min_side, min_side) if isinstance(min_side, int) else min_side
     if not isinstance(x, np.ndarray):
         raise InputError(f"runner input must be a numpy array, got {type(x).__name__}")
     if x.dtype != np.float32:
         raise InputError(f"runner input must be float32, got {x.dtype}")
     if x.ndim != 4 or x.shape[1] != 3:
         raise InputError(f"runner input must be N x 3 x H x W (RGB), got shape {tuple(x.shape)}")
-    if x.shape[2] < min_side or x.shape[3] < min_side:
-        raise InputError(f"image {x.shape[2]}x{x.shape[3]} is smaller than the network's minimum {min_side}x{min_side}")
+    if x.shape[2] < mh or x.shape[3] < mw:
+        raise InputError(f"image {x.shape[3]}x{x.shape[2]} (WxH) is smaller than the network's minimum {mw}x{mh}")
     if x.size and (float(x.min()) < -1e-3 or float(x.max()) > 1.0 + 1e-3):
         raise InputError(f"runner input must be in [0, 1], got [{float(x.min()):.3g}, {float(x.max()):.3g}]")
     return np.ascontiguousarray(x)
@@ -57,7 +61,8 @@ class BaseRunner:
     backend = "base"
     precision = "fp32"
     device = "cpu"
-    min_side = 1
+    min_side: int | tuple[int, int] = 1
+    max_hw: tuple[int, int] | None = None  # larger inputs are tiled (an engine's shape profile)
     static_shape: tuple[int, int, int] | None = None
     static_overlap = 32
     manifest: dict[str, Any] | None = None
@@ -73,6 +78,12 @@ class BaseRunner:
             n, h, w = self.static_shape
             overlap = min(self.static_overlap, (min(h, w) - 1) // 2)
             return tiled(self._run, x, (h, w), overlap, batch=n, exact=True)
+        if self.max_hw is not None and (x.shape[2] > self.max_hw[0] or x.shape[3] > self.max_hw[1]):
+            from pngan.runtimes.tiling import tiled
+
+            th, tw = min(self.max_hw[0], x.shape[2]), min(self.max_hw[1], x.shape[3])
+            overlap = min(self.static_overlap, (min(th, tw) - 1) // 2)
+            return tiled(self._run, x, (th, tw), overlap, batch=1)
         return self._run(x)
 
     __call__ = run
@@ -82,7 +93,7 @@ class BaseRunner:
         """``tiled(self, x, ...)``: bounded memory for images of any size (see ``pngan.runtimes.tiled``)."""
         from pngan.runtimes.tiling import tiled
 
-        x = check_input(x, 1)
+        x = check_input(x, self.min_side)
         if self.static_shape is not None:  # the engine fixes the tile and the batch
             n, h, w = self.static_shape
             return tiled(self._run, x, (h, w), min(overlap, (min(h, w) - 1) // 2), batch=n, exact=True, **kw)

@@ -62,7 +62,11 @@ def open_artifact(folder: str | os.PathLike, *, ignore_unknown: bool = False, **
     shape = manifest.get("input_shape")
     if runner.static_shape is None and shape and len(shape) == 4 and all(isinstance(d, int) for d in shape):
         runner.static_shape = (shape[0], shape[2], shape[3])
-    runner.min_side = int(manifest.get("min_side", runner.min_side))
+    rng = manifest.get("shape_range") or {}
+    if rng.get("min"):
+        runner.min_side = (int(rng["min"][0]), int(rng["min"][1]))
+    if rng.get("max"):
+        runner.max_hw = (int(rng["max"][0]), int(rng["max"][1]))
     runner.manifest = manifest
     runner.folder = folder
     return runner

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -34,11 +35,12 @@ def test_demo_end_to_end(tmp_path):
     for f in ("clean.png", "noisy.png", "denoised_torch.png", "denoised_onnx.png", "side_by_side.png",
               "onnx-fp32/model.onnx", "onnx-fp32/manifest.json"):
         assert (out / f).is_file(), f
-    lines = {ln.split(" ")[0] + ln.split(" ")[1]: ln for ln in r.output.splitlines() if ln.strip()}
-    noisy = float(lines["noisyinput"].split()[2])
-    den = float(lines["denoised,torch"].split()[2])
+    noisy = float(re.search(r"noisy input\s+([\d.]+) dB", r.output).group(1))
+    den = float(re.search(r"denoised, torch eager\s+([\d.]+) dB", r.output).group(1))
+    den_onnx = float(re.search(r"denoised, onnxruntime\s+([\d.]+) dB", r.output).group(1))
     assert den > noisy + 3.0, r.output  # the shipped model really denoises
-    parity = float(r.output.split("PSNR ")[1].split(" dB")[0])
+    assert abs(den - den_onnx) < 0.01
+    parity = float(re.search(r"torch vs onnxruntime: PSNR ([\d.]+) dB", r.output).group(1))
     assert parity >= 60.0
 
 

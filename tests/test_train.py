@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -157,3 +158,19 @@ def test_ddp_two_processes_gloo(pairs_dir, tmp_path):
     lines = (tmp_path / "ddp" / "losses.csv").read_text().splitlines()
     assert len(lines) == 3  # rank 0 only: header + 2 steps
     assert torch.load(tmp_path / "ddp" / "checkpoints" / "last.pt", weights_only=True)["step"] == 2
+
+
+def test_pgap_tiny_budget(pairs_dir, tmp_path):
+    from click.testing import CliRunner
+
+    from pngan.cli import main
+
+    r = CliRunner().invoke(main, ["pgap", "--train_dir", str(pairs_dir), "--test_dir", str(pairs_dir),
+                                  "--noise", "gaussian", "--sigma", "8", "--steps", "3", "--out", str(tmp_path / "pg"),
+                                  "data.patch=32", "data.batch=2", "model.denoiser_config={features=8, depth=3}"])
+    assert r.exit_code == 0, r.output
+    line = r.output.strip().splitlines()[-1]
+    real, gen, gap = (float(x) for x in re.findall(r"(-?\d+\.\d+) dB", line))
+    assert abs(gap - (real - gen)) < 0.011
+    r = CliRunner().invoke(main, ["pgap", "--train_dir", str(pairs_dir), "--test_dir", str(pairs_dir)])
+    assert r.exit_code == 1 and "exactly one of" in r.output

@@ -9,6 +9,8 @@ from pngan.cli.demo import demo
 from pngan.cli.eval_noise import eval_noise
 from pngan.cli.denoise import denoise
 from pngan.cli.noise_cmd import noise
+from pngan.cli.parity import parity
+from pngan.cli.pgap_cmd import pgap
 from pngan.cli.train_cmd import generate, train
 from pngan.cli.models_cmd import models
 
@@ -23,6 +25,8 @@ main.add_command(demo)
 main.add_command(eval_noise)
 main.add_command(denoise)
 main.add_command(noise)
+main.add_command(pgap)
 main.add_command(train)
 main.add_command(generate)
 main.add_command(models)
+main.add_command(parity)

@@ -29,15 +29,18 @@ def _export(stage: Any, path: Path) -> None:
 
 
 def train(stage_name: str, cfg: TrainConfig, resume: bool = False, export_weights: Path | None = None,
-          progress: bool = True) -> dict[str, float]:
-    """Run ``stage_name`` for ``cfg.optim.steps`` steps; returns the last validation scalars."""
+          progress: bool = True, **stage_kwargs: Any) -> dict[str, float]:
+    """Run ``stage_name`` for ``cfg.optim.steps`` steps; returns the last validation scalars.
+
+    ``stage_kwargs`` go to the stage (e.g. ``pairs=`` for the denoiser stage).
+    """
     if stage_name not in STAGES:
         raise PnganError(f"unknown stage {stage_name!r}; choose one of: {', '.join(STAGES)}")
     out = Path(cfg.run.out_dir)
     session = start_session(cfg.run, out)
     try:
         torch.manual_seed(cfg.run.seed)
-        stage = STAGES[stage_name](cfg, session)
+        stage = STAGES[stage_name](cfg, session, **stage_kwargs)
         ckpt = out / CKPT
         start = load_checkpoint(ckpt, stage.modules(), stage.arch()) if resume else 0
         if session.is_main:

@@ -1,0 +1,79 @@
+"""``pngan parity``: every exported artifact under a folder against the torch model it came from."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from pngan.cli.errors import run_cli
+
+
+def _sizes(ctx, param, value: str) -> tuple[int, ...]:
+    try:
+        out = tuple(int(v) for v in value.split(",") if v.strip())
+    except ValueError:
+        raise click.BadParameter(f"expected comma-separated sizes, got {value!r}") from None
+    if any(v < 1 for v in out):
+        raise click.BadParameter(f"sizes must be >= 1, got {value!r}")
+    return out
+
+
+@click.command()
+@click.option("--artifacts", "root", type=click.Path(path_type=Path), required=True,
+              help="Folder of artifact folders written by pngan-export (or one artifact folder).")
+@click.option("--data", type=click.Path(path_type=Path), default=None,
+              help="Paired noisy/clean folder. Default: the shipped samples with synthetic noise.")
+@click.option("--json", "json_path", type=click.Path(path_type=Path), default=None, help="Write the report as JSON.")
+@click.option("--markdown", "md_path", type=click.Path(path_type=Path), default=None, help="Write a Markdown table.")
+@click.option("--plot", "plot_path", type=click.Path(path_type=Path), default=None, help="Write a PNG bar chart.")
+@click.option("--fp32-db", type=float, default=60.0, show_default=True, help="FP32: minimum output PSNR vs torch.")
+@click.option("--fp16-db", type=float, default=45.0, show_default=True, help="FP16: minimum output PSNR vs torch.")
+@click.option("--int8-delta-db", type=float, default=0.3, show_default=True,
+              help="INT8 denoisers: maximum drop of denoised PSNR vs torch.")
+@click.option("--int8-output-db", type=float, default=30.0, show_default=True,
+              help="INT8 generators (no clean target): minimum output PSNR vs torch.")
+@click.option("--sizes", default="128,256", show_default=True, callback=_sizes, help="Output-parity input sizes.")
+@click.option("--latency-sizes", default="256,512", show_default=True, callback=_sizes, help="Latency input sizes.")
+@click.option("--repeats", type=click.IntRange(1), default=5, show_default=True, help="Timed runs per latency.")
+@click.option("--threads", type=click.IntRange(1), default=None, help="Threads for every backend (default: theirs).")
+@click.option("--limit", type=click.IntRange(1), default=None, help="Use only the first N pairs of --data.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--strict", is_flag=True, help="Also fail when an artifact is skipped (backend not runnable here).")
+def parity(root: Path, data: Path | None, json_path: Path | None, md_path: Path | None, plot_path: Path | None,
+           fp32_db: float, fp16_db: float, int8_delta_db: float, int8_output_db: float, sizes: tuple[int, ...],
+           latency_sizes: tuple[int, ...], repeats: int, threads: int | None, limit: int | None, seed: int,
+           strict: bool) -> None:
+    """Compare every artifact under ARTIFACTS with torch; exit 1 when a threshold fails or an artifact is broken."""
+
+    def job() -> None:
+        import json
+
+        from pngan.atomic import write_text
+        from pngan.errors import PnganError
+        from pngan.runtimes.parity import Thresholds, draw_chart, run_parity, to_markdown
+
+        th = Thresholds(fp32_db, fp16_db, int8_delta_db, int8_output_db)
+        report = run_parity(root, data=data, thresholds=th, sizes=sizes, latency_sizes=latency_sizes,
+                            repeats=repeats, threads=threads, seed=seed, limit=limit,
+                            progress=lambda m: click.echo(m, err=True))
+        md = to_markdown(report)
+        click.echo(md, nl=False)
+        if json_path:
+            write_text(json_path, json.dumps(report, indent=2) + "\n")
+            click.echo(f"wrote {json_path}")
+        if md_path:
+            write_text(md_path, md)
+            click.echo(f"wrote {md_path}")
+        if plot_path:
+            draw_chart(report, plot_path)
+            click.echo(f"wrote {plot_path}")
+        bad = [e for e in report["artifacts"]
+               if e["status"] in ("fail", "error") or (strict and e["status"] == "skipped")]
+        if bad:
+            first = bad[0]
+            why = first.get("message") or f"{first.get('rule')} not met"
+            raise PnganError(f"parity failed for {len(bad)} of {len(report['artifacts'])} artifacts "
+                             f"(first: {first['name']}: {first['status']}: {why})")
+
+    run_cli(job)

@@ -1,0 +1,391 @@
+"""Parity of exported artifacts against the eager torch model they came from (``pngan parity``).
+
+For every artifact folder under a root: output PSNR and max abs error vs torch on
+random and real inputs at two sizes, denoised PSNR/SSIM on noisy/clean pairs and its
+change from torch (denoisers only), latency p50/p90, and pass/fail against thresholds.
+A broken artifact is reported (``error``) and the run goes on; an artifact whose
+backend cannot run here (not installed, Core ML off macOS, TensorRT without a GPU) is
+``skipped``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+import warnings
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from pngan.errors import BackendMissingError, PnganError, PnganWarning
+from pngan.runtimes.base import PlatformError
+
+MODEL_FILES = ("model.onnx", "model.xml", "model.bin", "model.mlpackage", "model.engine")
+SYNTH_SHOT, SYNTH_READ = 4e-3, 2e-4
+
+
+@dataclass
+class Thresholds:
+    """Pass criteria. FP32/FP16: worst output PSNR vs torch (dB). INT8 denoisers: drop of the
+    denoised PSNR vs torch (dB); INT8 generators (no clean target): worst output PSNR."""
+
+    fp32_db: float = 60.0
+    fp16_db: float = 45.0
+    int8_delta_db: float = 0.3
+    int8_output_db: float = 30.0
+
+
+@dataclass
+class PairSet:
+    """Noisy/clean float images (H, W, 3) and where they came from."""
+
+    items: list[tuple[str, np.ndarray, np.ndarray]]
+    source: str
+
+
+def find_artifacts(root: str | os.PathLike, depth: int = 3) -> list[Path]:
+    """Artifact folders under ``root``: folders with a manifest, or with model files but no manifest
+    (reported as broken). ``root`` itself counts when it is one. Hidden folders are skipped."""
+    root = Path(root)
+    if not root.is_dir():
+        raise PnganError(f"{root}: no such folder")
+
+    def is_artifact(d: Path) -> bool:
+        return (d / "manifest.json").exists() or any((d / f).exists() for f in MODEL_FILES)
+
+    if is_artifact(root):
+        return [root]
+    found: list[Path] = []
+
+    def walk(d: Path, level: int) -> None:
+        for sub in sorted(p for p in d.iterdir() if p.is_dir() and not p.name.startswith(".")):
+            if is_artifact(sub):
+                found.append(sub)
+            elif level < depth:
+                walk(sub, level + 1)
+
+    walk(root, 1)
+    if not found:
+        raise PnganError(f"{root}: no artifact folders (folders with manifest.json) found; export with pngan-export")
+    return found
+
+
+def synthetic_pairs(seed: int = 0) -> PairSet:
+    """The shipped clean samples with seeded Poisson-Gaussian noise (not real camera noise)."""
+    from pngan.noise import add_poisson_gaussian
+    from pngan.samples import SAMPLES, sample_image
+
+    rng = np.random.default_rng(seed)
+    items = []
+    for name in SAMPLES:
+        clean = sample_image(name)
+        items.append((name, add_poisson_gaussian(clean, rng, shot=SYNTH_SHOT, read=SYNTH_READ), clean))
+    return PairSet(items, f"shipped samples ({', '.join(SAMPLES)}) with synthetic Poisson-Gaussian noise "
+                          f"(shot {SYNTH_SHOT:g}, read {SYNTH_READ:g}, seed {seed}); not real camera noise")
+
+
+def folder_pairs(root: str | os.PathLike, limit: int | None = None) -> PairSet:
+    """Real noisy/clean pairs from a paired folder (``find_pairs`` layouts)."""
+    from pngan.data import find_pairs
+    from pngan.data.pairs import check_pair_sizes
+    from pngan.images import read_image
+
+    pairs = find_pairs(root)[:limit] if limit else find_pairs(root)
+    items = []
+    for p in pairs:
+        noisy, clean = read_image(p.noisy), read_image(p.clean)
+        check_pair_sizes(noisy, clean, p)
+        items.append((p.id, noisy, clean))
+    if not items:
+        raise PnganError(f"{root}: no image pairs")
+    return PairSet(items, f"{len(items)} pairs from {root}")
+
+
+def _fmt(v: float) -> float | str:
+    return "inf" if isinstance(v, float) and math.isinf(v) else v
+
+
+def _crop(img: np.ndarray, size: int) -> np.ndarray:
+    """``size x size`` crop of an (H, W, 3) image, reflect-tiled when smaller."""
+    h, w = img.shape[:2]
+    if h < size or w < size:
+        img = np.pad(img, ((0, max(0, size - h)), (0, max(0, size - w)), (0, 0)), mode="symmetric")
+    return np.ascontiguousarray(img[:size, :size])
+
+
+class References:
+    """Torch references, one per (model, weights), built once."""
+
+    def __init__(self, threads: int | None = None) -> None:
+        self.threads = threads
+        self.cache: dict[tuple[str, str], Any] = {}
+
+    def get(self, manifest: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        from pngan.models import sha256, shipped_weights
+        from pngan.runtimes.opening import torch_runner
+
+        name = manifest["model"]
+        notes: list[str] = []
+        w = manifest.get("weights")
+        if w and Path(w).is_file():
+            path = Path(w)
+        else:
+            path = shipped_weights(name)
+            if path is None:
+                raise PnganError(f"cannot build the torch reference: weights {w!r} not found and no shipped "
+                                 f"weights for {name!r}")
+            if w:
+                notes.append(f"weights {w} not found; torch reference uses the shipped weights {path.name}")
+        want = manifest.get("weights_sha256")
+        if want:
+            got = sha256(path)
+            if got != want:
+                notes.append(f"torch reference weights {path.name} (sha256 {got[:12]}) differ from the "
+                             f"exported weights (sha256 {want[:12]}); expect a parity failure")
+        elif not w:
+            notes.append("manifest records no weights; torch reference uses the shipped weights")
+        key = (name, str(path))
+        if key not in self.cache:
+            self.cache[key] = torch_runner(name, path, threads=self.threads)
+        return self.cache[key], {"weights": str(path), "notes": notes}
+
+
+def _status_for(precision: str, generator: bool, worst_db: float, delta_db: float | None,
+                th: Thresholds) -> tuple[bool, str]:
+    if precision == "fp32":
+        return worst_db >= th.fp32_db, f"output PSNR >= {th.fp32_db:g} dB"
+    if precision == "fp16":
+        return worst_db >= th.fp16_db, f"output PSNR >= {th.fp16_db:g} dB"
+    if precision == "int8" and not generator and delta_db is not None:
+        return -delta_db <= th.int8_delta_db, f"denoised PSNR drop <= {th.int8_delta_db:g} dB"
+    if precision == "int8":
+        return worst_db >= th.int8_output_db, f"output PSNR >= {th.int8_output_db:g} dB (generator)"
+    raise PnganError(f"no threshold for precision {precision!r}")
+
+
+def check_artifact(folder: Path, pairs: PairSet, refs: References, th: Thresholds, *,
+                   sizes: tuple[int, ...] = (128, 256), latency_sizes: tuple[int, ...] = (256, 512),
+                   repeats: int = 5, seed: int = 0, options: dict[str, Any] | None = None,
+                   torch_latency: dict | None = None) -> dict[str, Any]:
+    """One artifact's parity entry (never raises ``PnganError``: it becomes ``status: error``)."""
+    from pngan.images import from_tensor_batch, to_tensor_batch
+    from pngan.metrics import psnr, psnr_float, ssim
+    from pngan.models import spec
+    from pngan.runtimes.opening import open_artifact
+    from pngan.timing import measure_latency
+
+    entry: dict[str, Any] = {"artifact": str(folder), "name": folder.name, "status": "error"}
+    runner = None
+    try:
+        from pngan.export.manifest import read_manifest
+
+        manifest = read_manifest(folder)
+        entry.update(model=manifest["model"], target=manifest["target"], precision=manifest["precision"])
+        runner = open_artifact(folder, ignore_unknown=True, **(options or {}))
+        entry.update(backend=runner.backend, device=runner.device,
+                     static_shape=list(runner.static_shape) if runner.static_shape else None)
+        ref, ref_info = refs.get(manifest)
+        entry["reference"] = ref_info
+        for note in ref_info["notes"]:
+            warnings.warn(f"{folder.name}: {note}", PnganWarning, stacklevel=2)
+        generator = spec(manifest["model"]).kind == "generator"
+        entry["kind"] = "generator" if generator else "denoiser"
+
+        def ref_run(x: np.ndarray) -> np.ndarray:
+            # a static engine sees tiles; compare with torch on the same tiles, not the tiling error
+            if runner.static_shape is not None:
+                from pngan.runtimes.tiling import tiled
+
+                n, h, w = runner.static_shape
+                return tiled(ref, x, (h, w), min(runner.static_overlap, (min(h, w) - 1) // 2), batch=n,
+                             exact=True)
+            return ref(x)
+
+        rng = np.random.default_rng(seed)
+        outputs = []
+        worst, worst_abs = math.inf, 0.0
+        for size in sizes:
+            real_src = pairs.items[0][2] if generator else pairs.items[0][1]
+            for kind, x in (("random", rng.random((1, 3, size, size), dtype=np.float32)),
+                            ("real", to_tensor_batch(_crop(real_src, size)))):
+                y_ref, y = ref_run(x), runner(x)
+                db, mx = psnr_float(y_ref, y), float(np.abs(y_ref - y).max())
+                outputs.append({"input": kind, "size": size, "psnr_db": _fmt(db), "max_abs": mx})
+                worst, worst_abs = min(worst, db), max(worst_abs, mx)
+        entry["outputs"] = outputs
+        entry["output_psnr_min_db"], entry["max_abs"] = _fmt(worst), worst_abs
+
+        delta = None
+        if not generator:
+            rows = []
+            for ident, noisy, clean in pairs.items:
+                x = to_tensor_batch(noisy)
+                yt, ya = from_tensor_batch(ref_run(x)), from_tensor_batch(runner(x))
+                rows.append((psnr(yt, clean), ssim(yt, clean), psnr(ya, clean), ssim(ya, clean)))
+            m = np.mean(np.asarray(rows), axis=0)
+            delta = float(m[2] - m[0])
+            entry["denoised"] = {"pairs": len(rows), "psnr_torch": float(m[0]), "ssim_torch": float(m[1]),
+                                 "psnr": float(m[2]), "ssim": float(m[3]), "delta_psnr": delta,
+                                 "delta_ssim": float(m[3] - m[1])}
+        else:
+            entry["denoised"] = None
+
+        lat = {}
+        for size in latency_sizes:
+            x = rng.random((1, 3, size, size), dtype=np.float32)
+            r = measure_latency(lambda: runner(x), repeats=repeats, warmup=1)
+            if torch_latency is not None:
+                key = f"{manifest['model']}:{ref_info['weights']}:{size}"
+                if key not in torch_latency:
+                    torch_latency[key] = measure_latency(lambda: ref(x), repeats=repeats, warmup=1)
+                r["torch_p50_ms"] = torch_latency[key]["p50_ms"]
+                r["speedup_vs_torch"] = r["torch_p50_ms"] / r["p50_ms"] if r["p50_ms"] else None
+            lat[str(size)] = r
+        entry["latency"] = lat
+
+        ok, rule = _status_for(manifest["precision"], generator, worst, delta, th)
+        entry["rule"] = rule
+        entry["status"] = "pass" if ok else "fail"
+    except (BackendMissingError, PlatformError) as e:
+        entry.update(status="skipped", message=str(e))
+    except PnganError as e:
+        entry.update(status="error", message=str(e))
+    finally:
+        if runner is not None:
+            runner.close()
+    return entry
+
+
+def run_parity(root: str | os.PathLike, *, data: str | os.PathLike | None = None, thresholds: Thresholds | None = None,
+               sizes: tuple[int, ...] = (128, 256), latency_sizes: tuple[int, ...] = (256, 512), repeats: int = 5,
+               threads: int | None = None, seed: int = 0, limit: int | None = None,
+               progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """The parity report for every artifact under ``root`` (see the module docstring)."""
+    th = thresholds or Thresholds()
+    folders = find_artifacts(root)
+    pairs = folder_pairs(data, limit) if data is not None else synthetic_pairs(seed)
+    refs = References(threads)
+    torch_lat: dict[str, Any] = {}
+    entries = []
+    t0 = time.perf_counter()
+    for f in folders:
+        if progress:
+            progress(f"checking {f}")
+        entries.append(check_artifact(f, pairs, refs, th, sizes=sizes, latency_sizes=latency_sizes,
+                                      repeats=repeats, seed=seed, options={"threads": threads},
+                                      torch_latency=torch_lat))
+    counts = {s: sum(e["status"] == s for e in entries) for s in ("pass", "fail", "error", "skipped")}
+    return {"root": str(root), "data": pairs.source, "thresholds": asdict(th), "sizes": list(sizes),
+            "latency_sizes": list(latency_sizes), "repeats": repeats, "threads": threads, "seed": seed,
+            "artifacts": entries, "summary": counts, "ok": counts["fail"] == 0 and counts["error"] == 0,
+            "seconds": time.perf_counter() - t0}
+
+
+def _n(v: Any, fmt: str) -> str:
+    if v is None:
+        return "-"
+    if v == "inf":
+        return "inf"
+    return format(v, fmt)
+
+
+def to_markdown(report: dict[str, Any]) -> str:
+    """A Markdown table (one row per artifact) with the thresholds and the data source."""
+    ls = [str(s) for s in report["latency_sizes"]]
+    head = (["artifact", "model", "backend", "precision", "output PSNR min (dB)", "max abs err",
+             "denoised PSNR (Δ vs torch)", "SSIM (Δ)"] + [f"p50/p90 {s}² (ms)" for s in ls]
+            + [f"× torch {ls[-1]}²" if ls else "× torch", "status"])
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for e in report["artifacts"]:
+        d = e.get("denoised")
+        lat = e.get("latency") or {}
+        row = [e["name"], e.get("model", "-"), e.get("backend", e.get("target", "-")), e.get("precision", "-"),
+               _n(e.get("output_psnr_min_db"), ".1f"), _n(e.get("max_abs"), ".2e"),
+               f"{d['psnr']:.2f} ({d['delta_psnr']:+.3f})" if d else "-",
+               f"{d['ssim']:.4f} ({d['delta_ssim']:+.4f})" if d else "-"]
+        row += [f"{lat[s]['p50_ms']:.1f} / {lat[s]['p90_ms']:.1f}" if s in lat else "-" for s in ls]
+        last = lat.get(ls[-1], {}) if ls else {}
+        row.append(_n(last.get("speedup_vs_torch"), ".2f") if last else "-")
+        status = e["status"].upper() if e["status"] in ("fail", "error") else e["status"]
+        if e.get("message"):
+            status += f": {e['message'].replace('|', '/')}"
+        row.append(status)
+        lines.append("| " + " | ".join(row) + " |")
+    t = report["thresholds"]
+    s = report["summary"]
+    lines += ["", f"Thresholds: FP32 output PSNR ≥ {t['fp32_db']:g} dB, FP16 ≥ {t['fp16_db']:g} dB, "
+                  f"INT8 denoised PSNR drop ≤ {t['int8_delta_db']:g} dB (generators: output PSNR ≥ "
+                  f"{t['int8_output_db']:g} dB).",
+              f"Pairs: {report['data']}.",
+              f"Output parity on random and real inputs at {', '.join(f'{v}²' for v in report['sizes'])}; "
+              f"latency over {report['repeats']} runs, threads: {report['threads'] or 'default'}.",
+              f"Result: {s['pass']} pass, {s['fail']} fail, {s['error']} error, {s['skipped']} skipped."]
+    return "\n".join(lines) + "\n"
+
+
+def draw_chart(report: dict[str, Any], path: str | os.PathLike) -> Path:
+    """A PNG bar chart (PIL only): output PSNR vs torch with threshold marks, and latency p50."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    from pngan.atomic import write_bytes
+
+    entries = report["artifacts"]
+    th = report["thresholds"]
+    font = ImageFont.load_default()
+    row_h, label_w, bar_w, pad = 22, 190, 330, 14
+    n = max(1, len(entries))
+    width = label_w + 2 * bar_w + 5 * pad
+    height = 60 + n * row_h + 40
+    img = Image.new("RGB", (width, height), "white")
+    g = ImageDraw.Draw(img)
+    g.text((pad, 8), f"pngan parity: {report['root']}", fill="black", font=font)
+    x1 = label_w + pad
+    x2 = x1 + bar_w + 2 * pad
+    ls = str(report["latency_sizes"][-1]) if report["latency_sizes"] else None
+    g.text((x1, 28), "output PSNR vs torch (dB, cap 120; | = threshold)", fill="black", font=font)
+    g.text((x2, 28), f"latency p50 at {ls}x{ls} (ms; grey = torch)" if ls else "latency", fill="black", font=font)
+    lat = [(e.get("latency") or {}).get(ls, {}) for e in entries]
+    lmax = max([v for d in lat for v in (d.get("p50_ms"), d.get("torch_p50_ms")) if v] or [1.0])
+    colors = {"pass": (46, 160, 67), "fail": (215, 58, 73), "error": (120, 120, 120), "skipped": (180, 180, 180)}
+    for i, e in enumerate(entries):
+        y = 50 + i * row_h
+        g.text((pad, y + 4), f"{e['name'][:22]} {e.get('model', '')[:8]}", fill="black", font=font)
+        db = e.get("output_psnr_min_db")
+        if db is not None:
+            v = 120.0 if db == "inf" else min(float(db), 120.0)
+            g.rectangle([x1, y + 3, x1 + int(bar_w * max(v, 0) / 120.0), y + row_h - 5], fill=colors[e["status"]])
+            g.text((x1 + 4, y + 4), f"{db if db == 'inf' else f'{float(db):.1f}'}", fill="white", font=font)
+            tdb = {"fp32": th["fp32_db"], "fp16": th["fp16_db"]}.get(e.get("precision", ""))
+            if e.get("precision") == "int8" and e.get("kind") == "generator":
+                tdb = th["int8_output_db"]
+            den = e.get("denoised")
+            if e.get("precision") == "int8" and den:
+                g.text((x1 + int(bar_w * max(v, 0) / 120.0) + 4, y + 4),
+                       f"denoised dPSNR {den['delta_psnr']:+.3f} dB (limit -{th['int8_delta_db']:g})",
+                       fill="black", font=font)
+            if tdb is not None:
+                tx = x1 + int(bar_w * tdb / 120.0)
+                g.line([tx, y, tx, y + row_h - 2], fill="black", width=2)
+        else:
+            g.text((x1 + 4, y + 4), f"{e['status']}: {e.get('message', '')[:48]}", fill=colors[e["status"]], font=font)
+        d = lat[i]
+        if d.get("p50_ms"):
+            if d.get("torch_p50_ms"):
+                g.rectangle([x2, y + 2, x2 + int(bar_w * d["torch_p50_ms"] / lmax), y + 7], fill=(170, 170, 170))
+            g.rectangle([x2, y + 8, x2 + int(bar_w * d["p50_ms"] / lmax), y + row_h - 4], fill=(50, 110, 200))
+            sp = d.get("speedup_vs_torch")
+            g.text((x2 + int(bar_w * d["p50_ms"] / lmax) + 4, y + 8),
+                   f"{d['p50_ms']:.1f} ms" + (f" ({sp:.2f}x torch)" if sp else ""), fill="black", font=font)
+    s = report["summary"]
+    g.text((pad, height - 24), f"{s['pass']} pass, {s['fail']} fail, {s['error']} error, {s['skipped']} skipped",
+           fill="black", font=font)
+    path = Path(path)
+    import io
+
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    write_bytes(path, buf.getvalue())
+    return path

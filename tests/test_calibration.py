@@ -1,0 +1,111 @@
+"""Calibration source (deterministic crops, noise, bad folders) and each framework adapter."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from pngan.calibration import BatchStream, CalibrationCache, CalibrationSource, nncf_dataset, ort_reader
+from pngan.errors import ImageError, PnganError
+
+
+def _folder(tmp_path, sizes=((40, 50), (20, 24))):
+    d = tmp_path / "calib"
+    d.mkdir()
+    rng = np.random.default_rng(0)
+    for i, (h, w) in enumerate(sizes):
+        Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8)).save(d / f"im{i}.png")
+    return d
+
+
+def test_deterministic_under_seed_and_shapes(tmp_path):
+    d = _folder(tmp_path)
+    a = CalibrationSource(d, samples=5, crop=(32, 30), seed=3).pairs
+    b = CalibrationSource(d, samples=5, crop=(32, 30), seed=3).pairs
+    c = CalibrationSource(d, samples=5, crop=(32, 30), seed=4).pairs
+    assert len(a) == 5
+    for (xa, ya), (xb, yb) in zip(a, b):
+        assert xa.shape == ya.shape == (1, 3, 32, 30) and xa.dtype == np.float32 and xa.flags.c_contiguous
+        np.testing.assert_array_equal(xa, xb)
+        np.testing.assert_array_equal(ya, yb)
+    assert not all(np.array_equal(x, y) for (x, _), (y, _) in zip(a, c))
+
+
+def test_noise_is_realistic_and_optional(tmp_path):
+    d = _folder(tmp_path)
+    noisy = CalibrationSource(d, samples=3, crop=(16, 16)).pairs
+    for x, clean in noisy:
+        assert 0.0 <= x.min() and x.max() <= 1.0
+        assert 0 < np.abs(x - clean).mean() < 0.2
+    for x, clean in CalibrationSource(d, samples=3, crop=(16, 16), noise=False).pairs:
+        np.testing.assert_array_equal(x, clean)
+
+
+def test_small_images_are_padded_and_samples_default(tmp_path):
+    d = _folder(tmp_path, sizes=((10, 12),))
+    (x, _), = CalibrationSource(d, samples=1, crop=(24, 40)).pairs
+    assert x.shape == (1, 3, 24, 40)
+    s = CalibrationSource(None, samples=2, crop=(64, 64))
+    assert s.summary()["source"] == "shipped samples" and s.summary()["images"] >= 1
+    assert s.inputs()[0].shape == (1, 3, 64, 64)
+
+
+def test_bad_folders(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(ImageError, match="no images"):
+        CalibrationSource(empty).pairs
+    with pytest.raises(ImageError, match="no such folder"):
+        CalibrationSource(tmp_path / "missing").pairs
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "broken.png").write_bytes(b"not a png")
+    with pytest.raises(ImageError, match="calibration folder: .*broken.png"):
+        CalibrationSource(bad).pairs
+    with pytest.raises(PnganError, match="calib-samples"):
+        CalibrationSource(bad, samples=0)
+
+
+def test_ort_reader_yields_each_crop_and_rewinds(tmp_path):
+    pytest.importorskip("onnxruntime")
+    from onnxruntime.quantization import CalibrationDataReader
+
+    src = CalibrationSource(_folder(tmp_path), samples=3, crop=(8, 8))
+    r = ort_reader(src, "input")
+    assert isinstance(r, CalibrationDataReader) and len(r) == 3
+    got = [r.get_next() for _ in range(4)]
+    assert got[3] is None and all(set(g) == {"input"} for g in got[:3])
+    np.testing.assert_array_equal(got[1]["input"], src.inputs()[1])
+    r.rewind()
+    np.testing.assert_array_equal(r.get_next()["input"], src.inputs()[0])
+
+
+def test_nncf_dataset_inputs_and_pairs(tmp_path):
+    pytest.importorskip("nncf")
+    src = CalibrationSource(_folder(tmp_path), samples=3, crop=(8, 8))
+    items = list(nncf_dataset(src).get_inference_data())
+    assert len(items) == 3 and items[0].shape == (1, 3, 8, 8)
+    np.testing.assert_array_equal(items[2], src.inputs()[2])
+    pairs = list(nncf_dataset(src, pairs=True).get_inference_data())
+    assert len(pairs[0]) == 2 and pairs[0][1].shape == (1, 3, 8, 8)
+
+
+def test_batch_stream_full_batches_only(tmp_path):
+    src = CalibrationSource(_folder(tmp_path), samples=7, crop=(8, 8))
+    s = BatchStream(src, 3)
+    assert len(s) == 2 and s.shape == (3, 3, 8, 8)
+    b1, b2, end = s.next_batch(), s.next_batch(), s.next_batch()
+    assert b1.shape == (3, 3, 8, 8) and b1.flags.c_contiguous and end is None
+    np.testing.assert_array_equal(b2[0:1], src.inputs()[3])
+    assert len(list(s)) == 2  # iteration resets
+    with pytest.raises(PnganError, match="exceeds"):
+        BatchStream(src, 8)
+
+
+def test_cache_roundtrip(tmp_path):
+    c = CalibrationCache(tmp_path / "sub" / "calib.cache")
+    assert c.read() is None
+    c.write(b"\x01cache")
+    assert c.read() == b"\x01cache"
+    assert CalibrationCache(None).read() is None
