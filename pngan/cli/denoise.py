@@ -34,6 +34,7 @@ def run_denoise(method: str, input_dir: Path, result_dir: Path, weights: Path | 
 
     from tqdm import tqdm
 
+    from pngan.cli.batch import raise_if_failed
     from pngan.data import LAYOUTS, find_pairs
     from pngan.errors import PnganError
     from pngan.images import from_tensor_batch, list_images, read_image, to_tensor_batch, write_image
@@ -91,6 +92,5 @@ def run_denoise(method: str, input_dir: Path, result_dir: Path, weights: Path | 
         click.echo(f"{method}: {len(rows)} images, mean PSNR {out['psnr']:.2f} dB, mean SSIM {out['ssim']:.4f}")
     else:
         click.echo(f"{method}: wrote {out['images']} denoised images to {result_dir}")
-    if failed:
-        raise PnganError(f"{len(failed)} of {len(items)} images failed (first: {failed[0]}); the others were written")
+    raise_if_failed(failed, len(items))
     return out

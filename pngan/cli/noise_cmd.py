@@ -41,8 +41,9 @@ def run_noise(model: str, sigmas: list[float], input_dir: Path, result_dir: Path
     """Generate the folders; returns them."""
     from tqdm import tqdm
 
+    from pngan.cli.batch import each_readable, raise_if_failed
     from pngan.errors import PnganError
-    from pngan.images import list_images, read_image, write_image
+    from pngan.images import list_images, write_image
     from pngan.noise import get_noise_model
 
     if model == "gaussian":
@@ -57,17 +58,10 @@ def run_noise(model: str, sigmas: list[float], input_dir: Path, result_dir: Path
         jobs = [(FOLDERS[model], {}, 0.0)]
     fn = get_noise_model(model)
     files = list_images(input_dir)
-    failed = []
+    failed: list[str] = []
     for folder, kw, s in jobs:
-        for f in tqdm(files, desc=folder, unit="img", leave=False):
-            try:
-                img = read_image(f)
-            except PnganError as e:
-                failed.append(str(e))
-                click.echo(f"error: {e} (skipped)", err=True)
-                continue
+        for f, img in each_readable(tqdm(files, desc=folder, unit="img", leave=False), failed):
             write_image(result_dir / folder / f"{f.stem}.png", fn(img, _rng(seed, f.name, s), **kw))
-        click.echo(f"wrote {result_dir / folder} ({len(files)} images)")
-    if failed:
-        raise PnganError(f"{len(failed)} image(s) could not be read (first: {failed[0]}); the others were written")
+        click.echo(f"wrote {result_dir / folder}")
+    raise_if_failed(failed, len(files) * len(jobs))
     return [result_dir / j[0] for j in jobs]

@@ -52,28 +52,22 @@ def generate(weights: Path | None, input_dir: Path, result_dir: Path, seed: int,
     def job() -> None:
         from tqdm import tqdm
 
+        from pngan.cli.batch import each_readable, raise_if_failed
         from pngan.errors import PnganError
         from pngan.generate import generate as sample
-        from pngan.images import list_images, read_image, write_image
+        from pngan.images import list_images, write_image
         from pngan.models import load_model
 
         if samples < 1:
             raise PnganError("--samples must be >= 1")
         model = load_model("smnet-s" if weights is None else None, weights).to(device)
         files = list_images(input_dir)
-        failed = []
-        for f in tqdm(files, desc="generate", unit="img", leave=False):
-            try:
-                clean = read_image(f)
-            except PnganError as e:
-                failed.append(str(e))
-                click.echo(f"error: {e} (skipped)", err=True)
-                continue
+        failed: list[str] = []
+        for f, clean in each_readable(tqdm(files, desc="generate", unit="img", leave=False), failed):
             for k in range(samples):
                 name = f"{f.stem}.png" if samples == 1 else f"{f.stem}_{k}.png"
                 write_image(result_dir / name, sample(model, clean, seed=seed + k, device=device))
         click.echo(f"wrote {samples * (len(files) - len(failed))} images to {result_dir}")
-        if failed:
-            raise PnganError(f"{len(failed)} image(s) could not be read (first: {failed[0]})")
+        raise_if_failed(failed, len(files))
 
     run_cli(job)
