@@ -72,6 +72,7 @@ def test_tiny_stage_runs_logs_and_exports(stage, pairs_dir, tmp_path):
     assert len(lines) == 4  # header + 3 steps
     key = "val/akld" if stage == "pngan" else "val/psnr"
     assert key in val and np.isfinite(val[key])
+    assert (tmp_path / "run" / "best.safetensors").is_file() and (tmp_path / "run" / "best.json").is_file()
     model = load(tmp_path / "w.safetensors")
     assert model.pngan_name == ("smnet-s" if stage == "pngan" else "dncnn")
     if stage == "pngan":

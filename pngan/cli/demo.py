@@ -9,7 +9,8 @@ import click
 from pngan.cli.errors import run_cli
 
 DEMO_MODEL = "dncnn"
-# A visible, realistic low-light noise level: shot a, read b of y = x + sqrt(a x + b) n.
+GENERATOR = "smnet-s"
+# For --noise poisson-gaussian: a visible low-light level, shot a, read b of y = x + sqrt(a x + b) n.
 DEMO_SHOT, DEMO_READ = 4e-3, 2e-4
 
 
@@ -17,18 +18,21 @@ DEMO_SHOT, DEMO_READ = 4e-3, 2e-4
 @click.option("--out", type=click.Path(path_type=Path), default=Path("pngan-demo"), show_default=True,
               help="Output folder for images, the ONNX artifact and the side-by-side PNG.")
 @click.option("--sample", type=click.Choice(["coffee", "motorcycle"]), default="coffee", show_default=True)
+@click.option("--noise", type=click.Choice(["generator", "poisson-gaussian"]), default="generator",
+              show_default=True, help="Realistic noise from the shipped SMNet-s generator, or the hand-made model.")
 @click.option("--seed", type=int, default=0, show_default=True)
-def demo(out: Path, sample: str, seed: int) -> None:
+def demo(out: Path, sample: str, noise: str, seed: int) -> None:
     """Noise a shipped sample, denoise it in torch and in ONNX Runtime, compare."""
-    run_cli(lambda: run_demo(out, sample, seed))
+    run_cli(lambda: run_demo(out, sample, seed, noise))
 
 
-def run_demo(out: Path, sample: str = "coffee", seed: int = 0) -> dict[str, float]:
+def run_demo(out: Path, sample: str = "coffee", seed: int = 0, noise: str = "generator") -> dict[str, float]:
     """Run the demo; returns the printed numbers."""
     import numpy as np
     from tqdm import tqdm
 
     from pngan.export import export
+    from pngan.generate import generate
     from pngan.images import from_tensor_batch, to_tensor_batch, write_image
     from pngan.metrics import psnr, psnr_float
     from pngan.models import default_weights, load_model
@@ -40,7 +44,13 @@ def run_demo(out: Path, sample: str = "coffee", seed: int = 0) -> dict[str, floa
 
     steps = tqdm(total=5, desc="demo", unit="step", leave=False)
     clean = sample_image(sample)
-    noisy = add_poisson_gaussian(clean, np.random.default_rng(seed), shot=DEMO_SHOT, read=DEMO_READ)
+    if noise == "generator":
+        gen_weights = default_weights(GENERATOR)
+        noisy = generate(load_model(GENERATOR, gen_weights), clean, seed=seed)
+        noise_desc = f"realistic noise from {GENERATOR} ({gen_weights.name}, seed {seed})"
+    else:
+        noisy = add_poisson_gaussian(clean, np.random.default_rng(seed), shot=DEMO_SHOT, read=DEMO_READ)
+        noise_desc = f"Poisson-Gaussian noise (shot {DEMO_SHOT:g}, read {DEMO_READ:g})"
     x = to_tensor_batch(noisy)
     steps.update()
 
@@ -69,8 +79,7 @@ def run_demo(out: Path, sample: str = "coffee", seed: int = 0) -> dict[str, floa
          "parity_db": psnr_float(y_torch, y_ort), "max_abs": float(np.abs(y_torch - y_ort).max()),
          "torch_ms": lat_torch["p50_ms"], "onnx_ms": lat_ort["p50_ms"]}
     h, w = clean.shape[:2]
-    click.echo(f"pngan demo: {sample} {w}x{h}, Poisson-Gaussian noise (shot {DEMO_SHOT:g}, read {DEMO_READ:g}), "
-               f"model {DEMO_MODEL} ({weights.name})")
+    click.echo(f"pngan demo: {sample} {w}x{h}, {noise_desc}; denoiser {DEMO_MODEL} ({weights.name})")
     click.echo(f"{'':24s}{'PSNR vs clean':>15s}{'latency p50':>14s}")
     click.echo(f"{'noisy input':24s}{r['psnr_noisy']:>12.2f} dB{'':>14s}")
     click.echo(f"{'denoised, torch eager':24s}{r['psnr_torch']:>12.2f} dB{r['torch_ms']:>11.1f} ms")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 from pathlib import Path
@@ -28,6 +29,26 @@ def _export(stage: Any, path: Path) -> None:
     model.train()
 
 
+def _read_best(out: Path) -> float | None:
+    """The best validation score recorded by an earlier (resumed) run, if any."""
+    path = out / "best.json"
+    return float(json.loads(path.read_text())["score"]) if path.is_file() else None
+
+
+def _keep_best(stage: Any, val: dict[str, float], best: float | None, step: int, out: Path, main: bool) -> float | None:
+    """Write ``best.safetensors`` when the stage's key metric improves (``stage.best_metric``: name, sign)."""
+    name, sign = stage.best_metric
+    if name not in val:
+        return best
+    score = sign * val[name]
+    if best is None or score > best:
+        if main:
+            _export(stage, out / "best.safetensors")
+            write_text(out / "best.json", json.dumps({"step": step, "metric": name, "value": val[name], "score": score}) + "\n")
+        return score
+    return best
+
+
 def train(stage_name: str, cfg: TrainConfig, resume: bool = False, export_weights: Path | None = None,
           progress: bool = True, **stage_kwargs: Any) -> dict[str, float]:
     """Run ``stage_name`` for ``cfg.optim.steps`` steps; returns the last validation scalars.
@@ -48,7 +69,7 @@ def train(stage_name: str, cfg: TrainConfig, resume: bool = False, export_weight
         stop_requested = []
         previous = signal.signal(signal.SIGTERM, lambda *_: stop_requested.append(True)) \
             if session.is_main and hasattr(signal, "SIGTERM") else None
-        steps, saved, last_val = cfg.optim.steps, start, {}
+        steps, saved, last_val, best = cfg.optim.steps, start, {}, _read_best(out)
         loader = step_loader(stage.bank, start, steps, cfg.data.workers,
                              cfg.data.pin_memory and session.device.type == "cuda")
         bar = None
@@ -76,6 +97,7 @@ def train(stage_name: str, cfg: TrainConfig, resume: bool = False, export_weight
                     last_val = stage.validate()
                     if last_val:
                         session.log(done, last_val, "val.csv")
+                        best = _keep_best(stage, last_val, best, done, out, session.is_main)
                 if session.is_main and done % cfg.run.ckpt_every == 0:
                     save_checkpoint(out / CKPT, done, stage.modules(), stage.arch())
                     saved = done

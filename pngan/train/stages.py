@@ -88,6 +88,7 @@ class DenoiserStage(Stage):
     """Train or finetune a denoiser with L1 on (noisy, clean) pairs."""
 
     name = "denoiser"
+    best_metric = ("val/psnr", 1.0)  # higher is better
 
     def __init__(self, cfg: TrainConfig, session: Session, pairs: list[Pair] | None = None) -> None:
         super().__init__(cfg, session)
@@ -170,6 +171,7 @@ class PnganStage(Stage):
     """Adversarial training of the generator with a pixel-level discriminator and a frozen real denoiser."""
 
     name = "pngan"
+    best_metric = ("val/akld", -1.0)  # lower is better
 
     def __init__(self, cfg: TrainConfig, session: Session) -> None:
         super().__init__(cfg, session)
