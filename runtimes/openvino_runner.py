@@ -72,7 +72,7 @@ class OpenVinoRunner(BaseRunner):
         self.precision = precision
         self.device = device
         self.nireq = int(self.compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS")) if hint == "throughput" else 1
-        self._queue = None
+        self._requests = None
         self.options = {"threads": threads, "hint": hint, "cache_dir": str(cache_dir) if cache_dir else None,
                         "inference_precision": inference_precision}
 
@@ -85,23 +85,22 @@ class OpenVinoRunner(BaseRunner):
         return np.array(self.request.get_output_tensor(0).data, dtype=np.float32, copy=True)
 
     def _run_parallel(self, x: np.ndarray) -> np.ndarray:
-        import openvino as ov
-
-        if self._queue is None:
-            self._queue = ov.AsyncInferQueue(self.compiled, self.nireq)
-        out: list[np.ndarray | None] = [None] * x.shape[0]
-
-        def done(request, i):
-            out[i] = np.array(request.get_output_tensor(0).data, dtype=np.float32, copy=True)
-
-        self._queue.set_callback(done)
-        for i in range(x.shape[0]):
-            self._queue.start_async({0: x[i:i + 1]}, userdata=i)
-        self._queue.wait_all()
+        # plain infer requests, no AsyncInferQueue: its Python callbacks can deadlock at teardown
+        if self._requests is None:
+            self._requests = [self.compiled.create_infer_request() for _ in range(self.nireq)]
+        out: list[np.ndarray] = [np.empty(0, np.float32)] * x.shape[0]
+        for start in range(0, x.shape[0], self.nireq):
+            busy = []
+            for rq, i in zip(self._requests, range(start, min(x.shape[0], start + self.nireq))):
+                rq.start_async({0: x[i:i + 1]})
+                busy.append((i, rq))
+            for i, rq in busy:
+                rq.wait()
+                out[i] = np.array(rq.get_output_tensor(0).data, dtype=np.float32, copy=True)
         return np.concatenate(out)
 
     def close(self) -> None:
-        self._queue = None
+        self._requests = None
         self.request = None
         self.compiled = None
         self.core = None

@@ -31,7 +31,7 @@ def synthetic_pairs(train_pairs: list[Pair], synth: Synth, out: Path, samples: i
     return pairs
 
 
-def test_psnr(weights: Path, test_pairs: list[Pair]) -> float:
+def heldout_psnr(weights: Path, test_pairs: list[Pair]) -> float:
     """Mean PSNR of the denoiser in ``weights`` over real test pairs (whole images)."""
     run = TorchRunner(load(weights))
     scores = []
@@ -53,7 +53,7 @@ def pgap(cfg: TrainConfig, train_dir: Path, test_dir: Path, synth: Synth, sample
         cfg.data.val_dir = str(test_dir)
         weights = out / f"{name}.safetensors"
         train("denoiser", cfg, export_weights=weights, progress=progress, pairs=pairs)
-        result[f"psnr_{name}"] = test_psnr(weights, tests)
+        result[f"psnr_{name}"] = heldout_psnr(weights, tests)
     cfg.run.out_dir = str(out)
     result["pgap"] = result["psnr_real"] - result["psnr_generated"]
     return result
