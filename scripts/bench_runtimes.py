@@ -74,17 +74,11 @@ def benchmark_app(xml: Path, size: int, threads: int, precision: str, seconds: f
             "iterations": int(it.group(1)) if it else None, "wall_s": time.perf_counter() - t0, "cmd": " ".join(cmd)}
 
 
-def timed(fn, repeats: int, warmup: int = 1) -> dict:
-    for _ in range(warmup):
-        fn()
-    t = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        t.append((time.perf_counter() - t0) * 1e3)
-    a = np.asarray(t)
-    return {"p50_ms": float(np.median(a)), "p90_ms": float(np.percentile(a, 90)), "min_ms": float(a.min()),
-            "runs": repeats}
+def timed(fn, repeats: int) -> dict:
+    """``pngan.timing.measure_latency`` plus the run count."""
+    from pngan.timing import measure_latency
+
+    return {**measure_latency(fn, repeats=repeats, warmup=1), "runs": repeats}
 
 
 def bench_model(name: str, out: Path, size: int, threads: int, repeats: int, bapp_seconds: float,
