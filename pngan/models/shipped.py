@@ -59,6 +59,6 @@ def load_model(name: str | None, weights: str | os.PathLike | None = None) -> nn
                 raise CheckpointError(f"{p}: weights are for model {info['name']!r}, not {name!r}")
             return load(p)
     if name is None:
-        raise CheckpointError(f"{p}: no model metadata in this file; pass the model name (--model/--method)")
+        raise CheckpointError(f"{p}: not a .safetensors file with pngan metadata (model name and config); give the model name too (--model or --method where the command has it)")
     model = build(name)
     return load_weights(model, p).eval()
