@@ -24,7 +24,6 @@ from pngan.errors import BackendMissingError, PnganError, PnganWarning
 from pngan.runtimes.base import PlatformError
 
 MODEL_FILES = ("model.onnx", "model.xml", "model.bin", "model.mlpackage", "model.engine")
-SYNTH_SHOT, SYNTH_READ = 4e-3, 2e-4
 
 
 @dataclass
@@ -75,16 +74,15 @@ def find_artifacts(root: str | os.PathLike, depth: int = 3) -> list[Path]:
 
 def synthetic_pairs(seed: int = 0) -> PairSet:
     """The shipped clean samples with seeded Poisson-Gaussian noise (not real camera noise)."""
-    from pngan.noise import add_poisson_gaussian
-    from pngan.samples import SAMPLES, sample_image
+    from pngan.samples import SAMPLE_READ, SAMPLE_SHOT, SAMPLES, noisy_sample, sample_image
 
     rng = np.random.default_rng(seed)
     items = []
     for name in SAMPLES:
         clean = sample_image(name)
-        items.append((name, add_poisson_gaussian(clean, rng, shot=SYNTH_SHOT, read=SYNTH_READ), clean))
+        items.append((name, noisy_sample(clean, rng), clean))
     return PairSet(items, f"shipped samples ({', '.join(SAMPLES)}) with synthetic Poisson-Gaussian noise "
-                          f"(shot {SYNTH_SHOT:g}, read {SYNTH_READ:g}, seed {seed}); not real camera noise")
+                          f"(shot {SAMPLE_SHOT:g}, read {SAMPLE_READ:g}, seed {seed}); not real camera noise")
 
 
 def folder_pairs(root: str | os.PathLike, limit: int | None = None) -> PairSet:

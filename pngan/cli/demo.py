@@ -10,8 +10,6 @@ from pngan.cli.errors import run_cli
 
 DEMO_MODEL = "dncnn"
 GENERATOR = "smnet-s"
-# For --noise poisson-gaussian: a visible low-light level, shot a, read b of y = x + sqrt(a x + b) n.
-DEMO_SHOT, DEMO_READ = 4e-3, 2e-4
 
 
 @click.command()
@@ -36,10 +34,9 @@ def run_demo(out: Path, sample: str = "coffee", seed: int = 0, noise: str = "gen
     from pngan.images import from_tensor_batch, to_tensor_batch, write_image
     from pngan.metrics import psnr, psnr_float
     from pngan.models import default_weights, load_model
-    from pngan.noise import add_poisson_gaussian
     from pngan.runtimes import open_artifact
     from pngan.runtimes.torch_runner import TorchRunner
-    from pngan.samples import sample_image
+    from pngan.samples import SAMPLE_READ, SAMPLE_SHOT, noisy_sample, sample_image
     from pngan.timing import measure_latency
 
     steps = tqdm(total=5, desc="demo", unit="step", leave=False)
@@ -49,8 +46,8 @@ def run_demo(out: Path, sample: str = "coffee", seed: int = 0, noise: str = "gen
         noisy = generate(load_model(GENERATOR, gen_weights), clean, seed=seed)
         noise_desc = f"realistic noise from {GENERATOR} ({gen_weights.name}, seed {seed})"
     else:
-        noisy = add_poisson_gaussian(clean, np.random.default_rng(seed), shot=DEMO_SHOT, read=DEMO_READ)
-        noise_desc = f"Poisson-Gaussian noise (shot {DEMO_SHOT:g}, read {DEMO_READ:g})"
+        noisy = noisy_sample(clean, np.random.default_rng(seed))
+        noise_desc = f"Poisson-Gaussian noise (shot {SAMPLE_SHOT:g}, read {SAMPLE_READ:g})"
     x = to_tensor_batch(noisy)
     steps.update()
 
