@@ -150,7 +150,12 @@ def test_cli_one_line_errors(tmp_path):
 
 def test_ddp_two_processes_gloo(pairs_dir, tmp_path):
     """torchrun --nproc_per_node 2 on CPU: rank 0 alone logs and checkpoints; both ranks finish."""
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29533",
+    import socket
+
+    with socket.socket() as sock:  # a free port for the rendezvous
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(port),
            "-m", "pngan.cli.__main__", "train", "pngan", f"data.train_dir={pairs_dir}",
            f"run.out_dir={tmp_path / 'ddp'}", *TINY, "optim.steps=2", "run.ckpt_every=1", "run.threads=1",
            "--no-progress"]
