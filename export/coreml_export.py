@@ -19,7 +19,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from pngan.errors import BackendMissingError, PnganError
+from pngan.errors import BackendMissingError, PnganError, first_line
 from pngan.models.inference import InferenceModel
 
 if TYPE_CHECKING:
@@ -101,7 +101,7 @@ def convert(net: nn.Module, job: ExportJob) -> Any:
                             convert_to="mlprogram", compute_precision=precision,
                             minimum_deployment_target=getattr(ct.target, DEPLOYMENT_TARGET))
         except Exception as e:
-            raise PnganError(f"Core ML conversion failed: {str(e).splitlines()[0][:300]}") from e
+            raise PnganError(f"Core ML conversion failed: {first_line(e, 300)}") from e
         if job.precision == "int8":
             import coremltools.optimize as cto
 

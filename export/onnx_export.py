@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 import torch.nn as nn
 
-from pngan.errors import BackendMissingError, PnganError
+from pngan.errors import BackendMissingError, PnganError, first_line
 from pngan.models.inference import InferenceModel
 
 if TYPE_CHECKING:
@@ -59,7 +59,7 @@ def trace_onnx(net: nn.Module, path: Path, sample_hw: tuple[int, int] = (64, 64)
                                         input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
                                         dynamic_shapes={"x": dims}, verbose=False)
         except Exception as e:  # exporter errors are long; keep the first line
-            raise PnganError(f"ONNX export failed: {str(e).splitlines()[0]}") from e
+            raise PnganError(f"ONNX export failed: {first_line(e)}") from e
         program.save(str(path))
 
 

@@ -35,3 +35,13 @@ class ArtifactError(PnganError):
 
 class PnganWarning(UserWarning):
     """A recoverable conversion the user should know about (shown as one ``warning:`` line)."""
+
+
+def first_line(error: BaseException, limit: int | None = None, empty: str | None = None) -> str:
+    """The first non-blank line of ``str(error)`` (cut to ``limit``), for one-line messages.
+
+    An exception with no message gives ``empty`` or, by default, its type name.
+    """
+    lines = [ln for ln in str(error).splitlines() if ln.strip()]
+    text = lines[0].strip() if lines else (empty if empty is not None else type(error).__name__)
+    return text[:limit] if limit else text

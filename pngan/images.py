@@ -10,7 +10,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from pngan.atomic import atomic_path
-from pngan.errors import ImageError, PnganWarning
+from pngan.errors import ImageError, PnganWarning, first_line
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
@@ -61,7 +61,7 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     except ImageError:
         raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
-        raise ImageError(f"{p}: cannot decode image ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else 'corrupt'})") from None
+        raise ImageError(f"{p}: cannot decode image ({type(e).__name__}: {first_line(e, empty='corrupt')})") from None
     if img.ndim == 2:
         warnings.warn(f"{p.name}: grayscale image expanded to RGB", ImageWarning, stacklevel=2)
         img = np.repeat(img[:, :, None], 3, axis=2)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pngan.errors import ArtifactError, BackendMissingError, PnganError
+from pngan.errors import ArtifactError, BackendMissingError, PnganError, first_line
 from pngan.runtimes.base import BaseRunner, PlatformError
 
 COMPUTE_UNITS = ("ALL", "CPU_ONLY", "CPU_AND_GPU", "CPU_AND_NE")
@@ -41,7 +41,7 @@ class CoreMLRunner(BaseRunner):
         try:
             self.model = ct.models.MLModel(str(path), compute_units=getattr(ct.ComputeUnit, compute_units))
         except Exception as e:
-            raise ArtifactError(f"{path}: Core ML cannot load the model ({str(e).splitlines()[0][:200]})") from None
+            raise ArtifactError(f"{path}: Core ML cannot load the model ({first_line(e, 200)})") from None
         spec = self.model.get_spec()
         self.input_name = spec.description.input[0].name if spec.description.input else input_name
         self.output_name = spec.description.output[0].name if spec.description.output else output_name

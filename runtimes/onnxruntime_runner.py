@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pngan.errors import ArtifactError, BackendMissingError, PnganError
+from pngan.errors import ArtifactError, BackendMissingError, PnganError, first_line
 from pngan.runtimes.base import BaseRunner
 
 OPT_LEVELS = {"disable": "ORT_DISABLE_ALL", "basic": "ORT_ENABLE_BASIC",
@@ -56,7 +56,7 @@ class OnnxRuntimeRunner(BaseRunner):
         try:
             self.session = ort.InferenceSession(str(path), opts, providers=providers)
         except Exception as e:  # ORT raises its own exception types for corrupt files
-            raise ArtifactError(f"{path}: ONNX Runtime cannot load the model ({str(e).splitlines()[0][:200]})") from None
+            raise ArtifactError(f"{path}: ONNX Runtime cannot load the model ({first_line(e, 200)})") from None
         inp = self.session.get_inputs()[0]
         self.input_name = inp.name
         self.input_dtype = np.float16 if inp.type == "tensor(float16)" else np.float32

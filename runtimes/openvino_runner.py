@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pngan.errors import ArtifactError, BackendMissingError, PnganError
+from pngan.errors import ArtifactError, BackendMissingError, PnganError, first_line
 from pngan.runtimes.base import BaseRunner
 
 HINTS = {"latency": "LATENCY", "throughput": "THROUGHPUT"}
@@ -61,7 +61,7 @@ class OpenVinoRunner(BaseRunner):
             # compile from the path (not a read model) so that CACHE_DIR can serve the blob
             self.compiled = self.core.compile_model(str(path), device, config)
         except Exception as e:  # OpenVINO raises RuntimeError with multi-line messages
-            raise ArtifactError(f"{path}: OpenVINO cannot load the model ({str(e).strip().splitlines()[0][:200]})") from None
+            raise ArtifactError(f"{path}: OpenVINO cannot load the model ({first_line(e, 200)})") from None
         self.request = self.compiled.create_infer_request()
         ps = self.compiled.input(0).get_partial_shape()
         if ps.is_static:

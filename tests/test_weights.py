@@ -130,3 +130,12 @@ def test_shipped_weights_load_and_denoise():
     net = load_model("dncnn")
     assert default_weights("dncnn").stat().st_size < 5 * 2**20
     assert net.pngan_name == "dncnn"
+
+
+def test_first_line_of_errors():
+    from pngan.errors import first_line
+
+    assert first_line(RuntimeError("\n  boom happened\nmore detail")) == "boom happened"
+    assert first_line(RuntimeError("x" * 500), 160) == "x" * 160
+    assert first_line(KeyError()) == "KeyError"  # no message: never an IndexError
+    assert first_line(OSError(), empty="corrupt") == "corrupt"

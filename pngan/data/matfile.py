@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pngan.errors import PnganError
+from pngan.errors import PnganError, first_line
 
 _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 _H5PY_HINT = "pip install h5py"
@@ -37,7 +37,7 @@ def open_mat73(path: str | os.PathLike) -> Any:
     try:
         return h5py.File(p, "r")
     except OSError as e:
-        raise PnganError(f"{p}: cannot open MAT v7.3 file ({str(e).splitlines()[0] if str(e) else 'corrupt'})") from None
+        raise PnganError(f"{p}: cannot open MAT v7.3 file ({first_line(e, empty='corrupt')})") from None
 
 
 def load_mat_v5(path: str | os.PathLike) -> dict[str, Any]:
@@ -52,7 +52,7 @@ def load_mat_v5(path: str | os.PathLike) -> dict[str, Any]:
     except NotImplementedError:  # scipy's message for v7.3 files it did not detect above
         raise PnganError(f"{p}: MAT v7.3 (HDF5) file needs h5py: {_H5PY_HINT}") from None
     except (ValueError, TypeError, OSError) as e:
-        msg = str(e).splitlines()[0] if str(e) else "corrupt"
+        msg = first_line(e, empty="corrupt")
         raise PnganError(f"{p}: cannot read .mat file ({type(e).__name__}: {msg})") from None
 
 

@@ -16,7 +16,7 @@ import torch
 import torch.nn as nn
 
 from pngan.atomic import atomic_path
-from pngan.errors import CheckpointError
+from pngan.errors import CheckpointError, first_line
 from pngan.models.registry import build
 
 _META_KEY = "pngan"
@@ -39,7 +39,7 @@ def _read_state_dict(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any
                 f"{path}: refused: the pickle needs code execution to load (weights_only=True); "
                 "re-save it as a plain state dict or .safetensors"
             ) from None
-        first = text.splitlines()[0][:160] if text else type(e).__name__
+        first = first_line(e, 160)
         raise CheckpointError(f"{path}: not a readable checkpoint, possibly truncated ({first})") from None
     return _unwrap(obj, path), None
 
@@ -52,7 +52,7 @@ def _read_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, An
             meta = f.metadata() or {}
             tensors = {k: f.get_tensor(k) for k in f.keys()}
     except (SafetensorError, OSError, ValueError, RuntimeError) as e:
-        first = str(e).splitlines()[0] if str(e) else type(e).__name__
+        first = first_line(e)
         raise CheckpointError(f"{path}: not a readable safetensors file, possibly truncated ({first})") from None
     info = json.loads(meta[_META_KEY]) if _META_KEY in meta else None
     return tensors, info

@@ -6,7 +6,7 @@ Every model in ``NOISE_MODELS`` has the signature ``fn(img, rng, **kw) -> np.nda
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 

@@ -13,7 +13,7 @@ from typing import Any
 import torch
 
 from pngan.atomic import atomic_path
-from pngan.errors import CheckpointError
+from pngan.errors import CheckpointError, first_line
 
 
 def rng_state() -> dict[str, Any]:
@@ -45,7 +45,7 @@ def load_checkpoint(path: Path, modules: dict[str, Any], arch: dict[str, Any]) -
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # truncated, not a checkpoint, or needs code execution
-        raise CheckpointError(f"{path}: cannot read the training checkpoint ({str(e).splitlines()[0][:160]})") from None
+        raise CheckpointError(f"{path}: cannot read the training checkpoint ({first_line(e, 160)})") from None
     if not isinstance(payload, dict) or "state" not in payload or "step" not in payload:
         raise CheckpointError(f"{path}: not a pngan training checkpoint")
     if payload.get("arch") != arch:
