@@ -7,7 +7,6 @@ import sys
 
 import numpy as np
 import pytest
-import torch
 
 pytest.importorskip("onnxruntime", reason="the 'export' extra is not installed")
 import onnx  # noqa: E402

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 import shutil
-import warnings
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
 
 from pngan.cli import main
-from pngan.models import build, save_weights
 from pngan.runtimes.parity import find_artifacts, synthetic_pairs
 
 pytest.importorskip("onnxruntime", reason="the 'export' extra is not installed")
@@ -20,19 +18,9 @@ FAST = ["--sizes", "32,48", "--latency-sizes", "32", "--repeats", "1", "--thread
 
 
 @pytest.fixture(scope="module")
-def root(tmp_path_factory):
-    import torch
-
-    from pngan.export import export
-
-    torch.manual_seed(0)
+def root(tmp_path_factory, export_tiny_dncnn):
     base = tmp_path_factory.mktemp("parity")
-    net = build("dncnn", features=8, depth=3).eval()
-    w = save_weights(net, base / "w.safetensors")
-    arts = base / "arts"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        export(net, "onnx", arts, weights=w)
+    export_tiny_dncnn(base)
     return base
 
 

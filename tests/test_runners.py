@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 import sys
-import warnings
 
 import numpy as np
 import pytest
 
 from pngan.errors import ArtifactError, BackendMissingError, PnganError
 from pngan.metrics import psnr_float
-from pngan.models import build, save_weights
 from pngan.runtimes import InputError, PlatformError, Runner, backend_options, open_artifact
 from pngan.runtimes.torch_runner import TorchRunner
 
@@ -19,27 +17,20 @@ pytest.importorskip("onnxruntime", reason="the 'export' extra is not installed")
 
 
 @pytest.fixture(scope="module")
-def art(tmp_path_factory):
+def art(tmp_path_factory, export_tiny_dncnn):
     """A tiny DnCNN exported to ONNX and OpenVINO FP32 (with weights on disk, as pngan-export does)."""
-    import torch
+    from pngan.export import TARGETS
 
-    from pngan.export import TARGETS, export
+    try:
+        import openvino  # noqa: F401
 
-    torch.manual_seed(0)
+        targets = ("onnx", "openvino") if "openvino" in TARGETS else ("onnx",)
+    except ImportError:
+        targets = ("onnx",)
     root = tmp_path_factory.mktemp("art")
-    net = build("dncnn", features=8, depth=3).eval()
-    w = save_weights(net, root / "w.safetensors")
-    out = {"net": net, "weights": w, "root": root / "a"}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        out["onnx"] = export(net, "onnx", out["root"], weights=w)
-        try:
-            import openvino  # noqa: F401
-
-            out["openvino"] = export(net, "openvino", out["root"], weights=w) if "openvino" in TARGETS else None
-        except ImportError:
-            out["openvino"] = None
-    return out
+    net, w, arts = export_tiny_dncnn(root / "a", targets)
+    return {"net": net, "weights": w, "onnx": arts["onnx"],
+            "openvino": arts.get("openvino")}
 
 
 def _x(h=40, w=56, n=2, seed=0):
