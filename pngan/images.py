@@ -44,20 +44,13 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
         with Image.open(p) as im:
             im.load()
             mode = im.mode
-            if mode in ("I;16", "I;16B", "I;16L", "I"):
-                arr = np.asarray(im).astype(np.int64)
-                arr = arr.astype(np.uint16) if arr.max(initial=0) <= 65535 else arr
-                img = _to_float(np.asarray(arr, dtype=np.uint16), p.name)
-                mode = "L16"
-            elif mode in ("RGB", "L", "RGBA", "LA"):
-                img = _to_float(np.asarray(im), p.name)
-            elif mode == "P" or mode == "PA":
-                conv = im.convert("RGBA" if "transparency" in im.info or mode == "PA" else "RGB")
-                mode = conv.mode
-                img = _to_float(np.asarray(conv), p.name)
+            if mode in ("RGB", "L", "RGBA", "LA") or mode.startswith("I"):
+                img = _to_float(np.asarray(im), p.name)  # 'I', 'I;16*': 16-bit, scaled by 65535
+            elif mode in ("P", "PA"):
+                has_alpha = "transparency" in im.info or mode == "PA"
+                img = _to_float(np.asarray(im.convert("RGBA" if has_alpha else "RGB")), p.name)
             else:
                 img = _to_float(np.asarray(im.convert("RGB")), p.name)
-                mode = "RGB"
     except ImageError:
         raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
