@@ -7,7 +7,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps
 
 from pngan.atomic import atomic_path
 from pngan.errors import ImageError, PnganWarning, first_line
@@ -26,6 +26,8 @@ def _to_float(arr: np.ndarray, name: str) -> np.ndarray:
         # PIL reads 16-bit PNGs as int32 ('I' mode) or uint16 ('I;16').
         return np.clip(arr.astype(np.float32) / 65535.0, 0.0, 1.0)
     if arr.dtype.kind == "f":
+        if not np.isfinite(arr).all():
+            raise ImageError(f"{name}: image has NaN or infinite pixel values")
         return np.clip(arr.astype(np.float32), 0.0, 1.0)
     raise ImageError(f"{name}: unsupported pixel type {arr.dtype}")
 
@@ -34,8 +36,11 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     """Read an image as RGB float32 (H, W, 3) in [0, 1].
 
     Grayscale is expanded to RGB and RGBA loses its alpha (each with an
-    ``ImageWarning``); 16-bit images are scaled by 65535. Corrupt or truncated
-    files raise ``ImageError`` with a one-line message.
+    ``ImageWarning``); 16-bit images are scaled by 65535, 32-bit float images
+    (TIFF mode ``F``) are taken as [0, 1] and must be finite. The EXIF
+    orientation is applied, so the array is the image as a viewer shows it.
+    Corrupt, truncated or decompression-bomb files raise ``ImageError`` with a
+    one-line message.
     """
     p = Path(path)
     if not p.is_file():
@@ -43,8 +48,9 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     try:
         with Image.open(p) as im:
             im.load()
+            im = ImageOps.exif_transpose(im)
             mode = im.mode
-            if mode in ("RGB", "L", "RGBA", "LA") or mode.startswith("I"):
+            if mode in ("RGB", "L", "RGBA", "LA", "F") or mode.startswith("I"):
                 img = _to_float(np.asarray(im), p.name)  # 'I', 'I;16*': 16-bit, scaled by 65535
             elif mode in ("P", "PA"):
                 has_alpha = "transparency" in im.info or mode == "PA"
@@ -53,7 +59,9 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
                 img = _to_float(np.asarray(im.convert("RGB")), p.name)
     except ImageError:
         raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+    except Image.DecompressionBombError as e:
+        raise ImageError(f"{p}: refused, {first_line(e)}") from None
+    except Exception as e:  # noqa: BLE001 - a decoder fed a hostile file can raise anything; it is still bad input
         raise ImageError(f"{p}: cannot decode image ({type(e).__name__}: {first_line(e, empty='corrupt')})") from None
     if img.ndim == 2:
         warnings.warn(f"{p.name}: grayscale image expanded to RGB", ImageWarning, stacklevel=2)
