@@ -14,7 +14,8 @@ import torch.nn as nn
 
 from pngan.calibration import CalibrationSource
 from pngan.calibration.source import DEFAULT_SAMPLES
-from pngan.errors import BackendMissingError, PnganError, PnganWarning
+from pngan.atomic import make_dir
+from pngan.errors import BackendMissingError, PnganError, PnganWarning, WriteError
 from pngan.export.coreml_export import export_coreml, require_coreml
 from pngan.export.job import ExportJob
 from pngan.export.manifest import tool_versions, write_manifest
@@ -110,24 +111,38 @@ def export(net: nn.Module, target: str, out: str | os.PathLike, *, precision: st
             "weights_sha256": sha256(weights) if weights else None, "target": target, "precision": precision,
             **shapes.summary()}
     versions = tool_versions(*t.packages)
-    out.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=out))
-    scratch = Path(tempfile.mkdtemp(prefix=f".{final.name}.scratch.", dir=out))
+    make_dir(out)
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=out))
+        scratch = Path(tempfile.mkdtemp(prefix=f".{final.name}.scratch.", dir=out))
+    except OSError as e:
+        raise WriteError(f"{out}: cannot write ({e.strerror or e})") from None
     try:
         job = ExportJob(precision, shapes, calibration, max_accuracy_drop, {**info, "versions": versions}, scratch)
         fields = t.fn(net.eval(), staging, job)
         write_manifest(staging, {**info, **fields, "weights": str(weights) if weights else None,
                                  "calibration": calibration.summary() if calibration else None,
                                  "versions": versions})
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(staging, final)
-    except BaseException:
+        _swap_in(staging, final)
+    except BaseException as e:
         shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(e, OSError) and not isinstance(e, PnganError):
+            raise WriteError(f"{final}: cannot write ({e.strerror or e})") from None
         raise
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return final
+
+
+def _swap_in(staging: Path, final: Path) -> None:
+    """Move the finished ``staging`` folder to ``final``; an old ``final`` is replaced only after that."""
+    if not final.exists():
+        os.replace(staging, final)
+        return
+    old = final.with_name(f".{final.name}.old-{os.getpid()}")
+    os.replace(final, old)  # a kill here leaves the old artifact complete under a hidden name
+    os.replace(staging, final)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def available(target: str, precision: str) -> str | None:

@@ -13,6 +13,7 @@ from pngan.errors import ArtifactError
 
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
+PRECISIONS = ("fp32", "fp16", "int8")
 
 
 def tool_versions(*packages: str) -> dict[str, str]:
@@ -33,8 +34,11 @@ def write_manifest(folder: Path, data: dict[str, Any]) -> Path:
     return path
 
 
-def read_manifest(folder: str | Path) -> dict[str, Any]:
-    """Read and check an artifact folder's manifest; ``ArtifactError`` if absent or broken."""
+def read_manifest(folder: str | Path, verify: bool = True) -> dict[str, Any]:
+    """Read and check an artifact folder's manifest; ``ArtifactError`` if absent or broken.
+
+    With ``verify`` the model file is opened and its precision compared with the manifest's.
+    """
     folder = Path(folder)
     path = folder / MANIFEST
     if not folder.is_dir():
@@ -45,9 +49,17 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
         data = json.loads(path.read_text("utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise ArtifactError(f"{path}: corrupted manifest ({e})") from None
+    if not isinstance(data, dict):
+        raise ArtifactError(f"{path}: corrupted manifest (a JSON {type(data).__name__}, not an object)")
     for key in ("model", "target", "precision", "artifact"):
         if key not in data:
             raise ArtifactError(f"{path}: manifest lacks {key!r}")
-    if not (folder / data["artifact"]).exists():
+    if not isinstance(data["artifact"], str) or not (folder / data["artifact"]).exists():
         raise ArtifactError(f"{folder}: manifest names {data['artifact']!r} but the file is missing")
+    if data["precision"] not in PRECISIONS:
+        raise ArtifactError(f"{path}: unknown precision {data['precision']!r} (one of {', '.join(PRECISIONS)})")
+    if verify:
+        from pngan.export.precision import check_precision
+
+        check_precision(folder, data)
     return data

@@ -8,6 +8,8 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
+from pngan.errors import WriteError
+
 
 def _umask() -> int:
     mask = os.umask(0)
@@ -18,26 +20,51 @@ def _umask() -> int:
 _FILE_MODE = 0o666 & ~_umask()
 
 
+def _write_error(path: Path, e: OSError) -> WriteError:
+    err = WriteError(f"{path}: cannot write ({e.strerror or str(e) or type(e).__name__})")
+    err.errno = e.errno
+    return err
+
+
+def make_dir(path: str | os.PathLike) -> Path:
+    """``mkdir -p`` that fails with a one-line ``WriteError`` instead of an ``OSError``."""
+    p = Path(path)
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise _write_error(p, e) from None
+    return p
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; on success it is renamed onto ``path``.
+    """Yield a temporary path beside ``path``; on success it is synced and renamed onto ``path``.
 
     On any exception the temp file is removed and ``path`` is left untouched, so a
-    previously written file is never replaced by a partial one.
+    previously written file is never replaced by a partial one. ``OSError`` (read-only
+    folder, full disk, ...) is raised as ``WriteError`` naming ``path``.
     """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix or target.suffix or ".tmp",
-                               dir=target.parent)
+    make_dir(target.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix or target.suffix or ".tmp",
+                                   dir=target.parent)
+    except OSError as e:
+        raise _write_error(target, e) from None
     os.close(fd)
     tmp_path = Path(tmp)
     try:
         yield tmp_path
         os.chmod(tmp_path, _FILE_MODE)  # mkstemp makes 0600 files; use the usual umask mode
+        if tmp_path.is_file():
+            with open(tmp_path, "rb+") as f:
+                os.fsync(f.fileno())  # the data is on disk before the name points at it
         os.replace(tmp_path, target)
-    except BaseException:
+    except BaseException as e:
         with contextlib.suppress(OSError):
             tmp_path.unlink()
+        if isinstance(e, OSError) and not isinstance(e, WriteError):
+            raise _write_error(target, e) from None
         raise
 
 

@@ -29,6 +29,13 @@ class BackendMissingError(PnganError):
         self.extra = extra
 
 
+class WriteError(PnganError, OSError):
+    """A result cannot be written (read-only folder, full disk, a file where a folder should be).
+
+    Also an ``OSError``, so code that handles I/O errors generically still sees it.
+    """
+
+
 class ArtifactError(PnganError):
     """An exported artifact folder is missing, incomplete or corrupted."""
 

@@ -42,7 +42,7 @@ def run_denoise(method: str, input_dir: Path, result_dir: Path, weights: Path | 
     from pngan.models import load_model
     from pngan.runtimes.tiling import tiled
     from pngan.runtimes.torch_runner import TorchRunner
-    from pngan.atomic import write_text
+    from pngan.atomic import make_dir, write_text
 
     if device == "cuda":
         import torch
@@ -56,7 +56,7 @@ def run_denoise(method: str, input_dir: Path, result_dir: Path, weights: Path | 
     else:  # noisy images only: a flat folder, or an input/ folder without references
         folder = input_dir / "input" if (input_dir / "input").is_dir() else input_dir
         items = [(f.stem, f, None) for f in list_images(folder)]
-    result_dir.mkdir(parents=True, exist_ok=True)
+    make_dir(result_dir)
     rows, failed = [], []
     t0 = time.perf_counter()
     for ident, noisy_path, clean_path in tqdm(items, desc=f"denoise {method}", unit="img", leave=False):
