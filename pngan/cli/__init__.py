@@ -13,6 +13,7 @@ from pngan.cli.parity import parity
 from pngan.cli.pgap_cmd import pgap
 from pngan.cli.train_cmd import generate, train
 from pngan.cli.models_cmd import models
+from pngan.cli.app_cmd import app
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -30,3 +31,4 @@ main.add_command(train)
 main.add_command(generate)
 main.add_command(models)
 main.add_command(parity)
+main.add_command(app)

@@ -1,0 +1,164 @@
+// PNGAN browser reference app: UI wiring. Results are exposed for tests as window.pnganResult.
+import { decodeImage, draw, toImageData, toPlanar, UserError } from "./image.js";
+import { createSession, hasWebGpu, loadCatalog, loadOrt, tileRunner } from "./model.js";
+import { normals } from "./rng.js";
+import { Cancelled, checkTiling, runTiled } from "./tiling.js";
+
+const $ = (id) => document.getElementById(id);
+const ui = Object.fromEntries(["model", "backend", "seed", "seed-row", "tile", "overlap", "file", "run", "cancel",
+  "status", "progress", "progress-text", "time", "left", "right", "left-caption", "right-caption", "download"]
+  .map((id) => [id, $(id)]));
+
+let catalog = null;   // models/models.json
+let photo = null;     // {name, width, height, rgba}
+let job = null;       // the running job: {cancelled}
+let threads = 1;
+const sessions = new Map(); // "id@backend" -> Promise<InferenceSession>
+window.pnganResult = null;
+
+function setStatus(state, text) {
+  ui.status.dataset.state = state;
+  ui.status.textContent = text;
+}
+
+function showError(e) {
+  const msg = e instanceof UserError ? e.message : `${e.name || "Error"}: ${e.message || e}`;
+  setStatus("error", `Error: ${msg}`);
+  if (!(e instanceof UserError)) console.error(e);
+}
+
+function entry() {
+  return catalog.models.find((m) => m.id === ui.model.value);
+}
+
+function onModelChange() {
+  const m = entry();
+  const gen = m.kind === "generator";
+  ui["seed-row"].hidden = !gen;
+  ui.tile.value = m.tile;
+  ui.overlap.value = m.overlap;
+  ui["left-caption"].textContent = gen ? "clean" : "original";
+  ui["right-caption"].textContent = gen ? "synthesized noisy" : "denoised";
+}
+
+function session(m, backend) {
+  const key = `${m.id}@${backend}`;
+  if (!sessions.has(key)) {
+    const p = createSession(m, backend);
+    p.catch(() => sessions.delete(key)); // a failed load is retried next time
+    sessions.set(key, p);
+  }
+  return sessions.get(key);
+}
+
+function readInt(input, what, min, max) {
+  const v = Number(input.value);
+  if (input.value.trim() === "" || !Number.isInteger(v) || v < min || v > max) {
+    throw new UserError(`${what} must be a whole number from ${min} to ${max}, got "${input.value}"`);
+  }
+  return v;
+}
+
+async function run() {
+  if (job) return;
+  if (!photo) return setStatus("idle", "Pick a photo first.");
+  const m = entry(), backend = ui.backend.value, gen = m.kind === "generator";
+  job = { cancelled: false };
+  ui.run.disabled = ui.file.disabled = ui.model.disabled = true;
+  ui.cancel.disabled = false;
+  ui.download.hidden = true;
+  ui.time.textContent = "";
+  try {
+    const tile = readInt(ui.tile, "Tile", 16, 4096), overlap = readInt(ui.overlap, "Overlap", 0, 2048);
+    try {
+      checkTiling(tile, overlap);
+    } catch (e) {
+      throw new UserError(e.message);
+    }
+    const seed = gen ? readInt(ui.seed, "Seed", 0, 4294967295) : null;
+    setStatus("loading", `Loading ${m.label}…`);
+    const sess = await session(m, backend);
+    const { width, height } = photo;
+    let input = toPlanar(photo.rgba, width, height);
+    if (gen) { // generator input: clean + sigma/255 * N(0, 1), the noise fixed by the seed
+      const noise = normals(input.length, seed), s = m.input_sigma / 255;
+      for (let i = 0; i < input.length; i++) input[i] += s * noise[i];
+    }
+    setStatus("running", `Running ${m.label} on ${width}x${height}…`);
+    const timer = { ms: 0 };
+    let tiles = 0;
+    const t0 = performance.now();
+    const output = await runTiled(tileRunner(sess, m, timer), input, height, width, {
+      tile, overlap, isCancelled: () => job.cancelled,
+      onProgress: (done, total) => {
+        tiles = total;
+        ui.progress.hidden = total < 2;
+        ui.progress.max = total;
+        ui.progress.value = done;
+        ui["progress-text"].textContent = total > 1 ? `tile ${done}/${total}` : "";
+      },
+    });
+    const wall = performance.now() - t0;
+    draw(ui.right, toImageData(output, width, height));
+    ui["right-caption"].textContent = gen ? `synthesized noisy (seed ${seed})` : "denoised";
+    const where = backend === "webgpu" ? "WebGPU" : `WASM, ${threads} thread${threads > 1 ? "s" : ""}`;
+    ui.time.textContent = `inference ${timer.ms.toFixed(0)} ms (${tiles} tile${tiles > 1 ? "s" : ""}, ${where});`
+      + ` total ${wall.toFixed(0)} ms`;
+    window.pnganResult = { model: m.id, kind: m.kind, backend, width, height, seed, tile, overlap, tiles,
+      inferenceMs: timer.ms, totalMs: wall, input, output };
+    ui.right.toBlob((blob) => {
+      if (!blob) return;
+      URL.revokeObjectURL(ui.download.href);
+      ui.download.href = URL.createObjectURL(blob);
+      ui.download.hidden = false;
+    });
+    setStatus("done", `Done: ${m.label}, ${width}x${height}.`);
+  } catch (e) {
+    if (e instanceof Cancelled) setStatus("cancelled", `Cancelled after ${e.done} of ${e.total} tiles.`);
+    else showError(e);
+  } finally {
+    job = null;
+    ui.run.disabled = ui.file.disabled = ui.model.disabled = false;
+    ui.cancel.disabled = true;
+  }
+}
+
+async function onFile() {
+  const file = ui.file.files[0];
+  if (!file || job) return;
+  setStatus("loading", `Reading ${file.name}…`);
+  try {
+    photo = await decodeImage(file);
+  } catch (e) {
+    return showError(e);
+  }
+  draw(ui.left, new ImageData(photo.rgba, photo.width, photo.height));
+  draw(ui.right, new ImageData(photo.width, photo.height));
+  window.pnganResult = null;
+  await run();
+}
+
+async function init() {
+  try {
+    const info = await loadOrt();
+    threads = info.threads;
+    catalog = await loadCatalog();
+  } catch (e) {
+    return showError(e);
+  }
+  for (const m of catalog.models) ui.model.add(new Option(m.label, m.id));
+  if (await hasWebGpu()) { // WebGPU where the browser has it, WASM otherwise
+    ui.backend.add(new Option("WebGPU", "webgpu"));
+    ui.backend.value = "webgpu";
+  }
+  onModelChange();
+  ui.model.addEventListener("change", onModelChange);
+  ui.file.addEventListener("change", onFile);
+  ui.run.addEventListener("click", run);
+  ui.cancel.addEventListener("click", () => { if (job) job.cancelled = true; });
+  for (const el of [ui.model, ui.backend, ui.file, ui.run]) el.disabled = false;
+  setStatus("idle", "Pick a photo.");
+  document.body.dataset.ready = "1";
+}
+
+init();

@@ -1,0 +1,224 @@
+"""``pngan app``: build the browser reference app (examples/web) with exported ONNX models, and serve it.
+
+The page's sources are not package data: they live in ``examples/web`` of a source
+checkout (found beside the ``pngan`` package, or passed with ``--web-dir``), with
+onnxruntime-web installed there by ``npm ci``. A build folder holds the page, the
+``ort/`` files the WASM/WebGPU backend needs, and ``models/`` with the ``.onnx``
+files and ``models.json``. ``--serve`` sends COOP/COEP headers, so the page is
+cross-origin isolated and onnxruntime-web can use WASM threads.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import shutil
+import tempfile
+import warnings
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from pngan.cli.errors import run_cli
+from pngan.errors import PnganError
+
+# (id, registered model, precision, default tile, overlap); tile 512 for the generator:
+# its global pooling sees tile statistics, larger tiles stay closer to the whole image.
+APP_MODELS = (
+    ("dncnn-fp32", "dncnn", "fp32", 256, 32),
+    ("dncnn-int8", "dncnn", "int8", 256, 32),
+    ("smnet-s-fp32", "smnet-s", "fp32", 512, 64),
+)
+PAGE_SUFFIXES = (".html", ".css", ".js")
+# onnxruntime-web's ESM build with the WASM and WebGPU (JSEP) backends, and its runtime.
+ORT_FILES = ("ort.min.mjs", "ort-wasm-simd-threaded.jsep.mjs", "ort-wasm-simd-threaded.jsep.wasm")
+DEFAULT_PORT = 8000
+
+
+def default_web_dir() -> Path:
+    """``examples/web`` of the source checkout this package was installed from (editable install)."""
+    import pngan
+
+    return Path(pngan.__file__).resolve().parent.parent / "examples" / "web"
+
+
+def _check_web_dir(web_dir: Path) -> Path:
+    if not (web_dir / "index.html").is_file():
+        raise PnganError(f"page sources not found in {web_dir} (no index.html): run from a source checkout "
+                         f"(pip install -e .) or pass --web-dir examples/web")
+    dist = web_dir / "node_modules" / "onnxruntime-web" / "dist"
+    missing = [f for f in ORT_FILES if not (dist / f).is_file()]
+    if missing:
+        raise PnganError(f"onnxruntime-web is not installed in {web_dir} (missing {', '.join(missing)}): "
+                         f"run `npm ci` there")
+    return dist
+
+
+def _ort_version(web_dir: Path) -> str:
+    try:
+        return json.loads((web_dir / "node_modules" / "onnxruntime-web" / "package.json").read_text())["version"]
+    except (OSError, ValueError, KeyError):
+        return "unknown"
+
+
+def _export_one(model: str, precision: str, scratch: Path) -> tuple[Path, dict[str, Any], dict[str, Any]]:
+    """Export ``model`` to ONNX at ``precision``; returns the .onnx path, its manifest, the weights metadata."""
+    from pngan.export.exporter import export
+    from pngan.models import default_weights, load_model
+    from pngan.models.weights import read_metadata
+
+    weights = default_weights(model)
+    folder = export(load_model(model, weights), "onnx", scratch / f"{model}-{precision}", precision=precision,
+                    weights=weights)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    return folder / manifest["artifact"], manifest, read_metadata(weights)
+
+
+def build_app(out: str | os.PathLike, *, web_dir: str | os.PathLike | None = None, force: bool = False,
+              echo: Callable[[str], None] = click.echo) -> Path:
+    """Write the page, onnxruntime-web and the exported models to ``out``; returns ``out``.
+
+    Everything is built in a temp folder beside ``out`` and renamed at the end, so a
+    failure leaves nothing half-written; an existing ``out`` is kept unless ``force``.
+    """
+    from pngan.export.onnx_export import INPUT_NAME, OUTPUT_NAME
+    from pngan.generate import DEFAULT_INPUT_SIGMA
+    from pngan.models import spec
+
+    out = Path(out)
+    web = Path(web_dir) if web_dir is not None else default_web_dir()
+    dist = _check_web_dir(web)
+    if out.exists() and not force:
+        raise PnganError(f"{out} exists; pass --force to replace it")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    except OSError as e:
+        raise PnganError(f"{out}: cannot write ({e.strerror or e})") from None
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(staging, 0o777 & ~umask)  # mkdtemp's 0700 would hide the page from other users' servers
+    try:
+        for f in sorted(web.iterdir()):
+            if f.is_file() and f.suffix in PAGE_SUFFIXES:
+                shutil.copy2(f, staging / f.name)
+        (staging / "ort").mkdir()
+        for f in ORT_FILES:
+            shutil.copy2(dist / f, staging / "ort" / f)
+        models_dir = staging / "models"
+        models_dir.mkdir()
+        entries = []
+        scratch = Path(tempfile.mkdtemp(prefix=".export.", dir=staging))
+        try:
+            for app_id, model, precision, tile, overlap in APP_MODELS:
+                echo(f"exporting {model} ({precision})")
+                onnx_path, manifest, meta = _export_one(model, precision, scratch)
+                shutil.copy2(onnx_path, models_dir / f"{app_id}.onnx")
+                kind = spec(model).kind
+                manifest.pop("weights", None)  # a path on the building machine
+                entries.append({
+                    "id": app_id, "label": f"{model} {kind} ({precision.upper()})", "model": model, "kind": kind,
+                    "precision": precision, "file": f"models/{app_id}.onnx", "input_name": INPUT_NAME,
+                    "output_name": OUTPUT_NAME, "size_bytes": (models_dir / f"{app_id}.onnx").stat().st_size,
+                    "input_sigma": float(meta.get("input_sigma", DEFAULT_INPUT_SIGMA)) if kind == "generator" else None,
+                    "tile": tile, "overlap": overlap, "manifest": manifest,
+                })
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        catalog = {"format_version": 1, "onnxruntime_web": _ort_version(web), "models": entries}
+        (models_dir / "models.json").write_text(json.dumps(catalog, indent=2) + "\n")
+        _swap_in(staging, out)
+    except BaseException as e:
+        shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(e, OSError):
+            raise PnganError(f"{out}: cannot write ({e.strerror or e})") from None
+        raise
+    return out
+
+
+def _swap_in(staging: Path, final: Path) -> None:
+    """Move the finished ``staging`` folder to ``final``; an old ``final`` is removed only after that."""
+    if not final.exists():
+        os.replace(staging, final)
+        return
+    old = final.with_name(f".{final.name}.old-{os.getpid()}")
+    os.replace(final, old)
+    os.replace(staging, final)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+class AppHandler(SimpleHTTPRequestHandler):
+    """Static files with the headers the page needs: COOP/COEP (WASM threads), no caching, .mjs/.wasm types."""
+
+    extensions_map = {**SimpleHTTPRequestHandler.extensions_map, ".js": "text/javascript",
+                      ".mjs": "text/javascript", ".wasm": "application/wasm", ".json": "application/json",
+                      ".onnx": "application/octet-stream"}
+    quiet = False
+
+    def end_headers(self) -> None:
+        self.send_header("Cross-Origin-Opener-Policy", "same-origin")
+        self.send_header("Cross-Origin-Embedder-Policy", "require-corp")
+        self.send_header("Cache-Control", "no-cache")
+        super().end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (base-class signature)
+        if not self.quiet:
+            super().log_message(format, *args)
+
+
+def make_server(directory: str | os.PathLike, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
+                quiet: bool = False) -> ThreadingHTTPServer:
+    """An HTTP server for a built app folder (``port=0``: any free port); call ``serve_forever``."""
+    directory = Path(directory)
+    if not (directory / "index.html").is_file() or not (directory / "models" / "models.json").is_file():
+        raise PnganError(f"{directory} is not a built app (no index.html or models/models.json); "
+                         f"build it with `pngan app --build {directory}`")
+    handler = type("Handler", (AppHandler,), {"quiet": quiet})
+    try:
+        server = ThreadingHTTPServer((host, port), functools.partial(handler, directory=str(directory)))
+    except OSError as e:
+        raise PnganError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
+    server.daemon_threads = True
+    return server
+
+
+@click.command()
+@click.option("--build", "build_dir", type=click.Path(path_type=Path), default=None, metavar="OUT",
+              help="Export dncnn (FP32, INT8) and smnet-s (FP32) to ONNX and write the page with them to OUT.")
+@click.option("--serve", "serve_dir", is_flag=False, flag_value="", default=None, metavar="[DIR]",
+              help="Serve a built app folder (default: the --build folder) on http://HOST:PORT/.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(0, 65535), default=DEFAULT_PORT, show_default=True,
+              help="0 picks a free port.")
+@click.option("--web-dir", type=click.Path(path_type=Path), default=None,
+              help="Page sources with node_modules (default: examples/web of this source checkout).")
+@click.option("--force", is_flag=True, help="Replace an existing --build folder.")
+def app(build_dir: Path | None, serve_dir: str | None, host: str, port: int, web_dir: Path | None,
+        force: bool) -> None:
+    """Browser reference app: onnxruntime-web runs the exported denoiser and noise generator."""
+
+    def job() -> None:
+        if build_dir is None and serve_dir is None:
+            raise PnganError("nothing to do: pass --build OUT and/or --serve [DIR]")
+        if serve_dir == "" and build_dir is None:
+            raise PnganError("--serve needs a folder (or --build OUT to serve the build)")
+        if build_dir is not None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("always")
+                click.echo(f"wrote {build_app(build_dir, web_dir=web_dir, force=force)}")
+        if serve_dir is not None:
+            folder = Path(serve_dir) if serve_dir else build_dir
+            server = make_server(folder, host, port)
+            h, p = server.server_address[:2]
+            click.echo(f"serving {folder} at http://{h}:{p}/ (Ctrl-C to stop)")
+            try:
+                server.serve_forever()
+            except KeyboardInterrupt:  # Ctrl-C is how a server stops: not an error
+                click.echo("stopped")
+            finally:
+                server.server_close()
+
+    run_cli(job)

@@ -1,0 +1,375 @@
+"""The browser app (examples/web) in headless Chromium: parity with Python ONNX Runtime, tiling, bad input.
+
+Needs /usr/bin/chromium (Debian's ``chromium``), the ``playwright`` package (dev extra; its
+own browser downloads are never used) and ``npm ci`` in examples/web; skips otherwise.
+Screenshots go to ``$PNGAN_TEST_ARTIFACTS`` (default: a ``web-artifacts`` folder under
+pytest's tmp path); each test prints where.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+import re
+import threading
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pngan.cli.app_cmd import build_app, default_web_dir, make_server
+
+CHROMIUM = Path("/usr/bin/chromium")
+ASSET = Path(__file__).resolve().parent.parent / "pngan" / "assets" / "coffee.png"
+LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+               "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+FINISHED = "['done', 'error', 'cancelled'].includes(document.getElementById('status').dataset.state)"
+# The float result (before 8-bit display), as base64 bytes: JSON arrays of 200k floats are slow.
+READ_RESULT = """() => {
+  const r = window.pnganResult;
+  if (!r) return null;
+  const b64 = (a) => { const u = new Uint8Array(a.buffer, a.byteOffset, a.byteLength); let s = "";
+    for (let i = 0; i < u.length; i += 0x8000) s += String.fromCharCode.apply(null, u.subarray(i, i + 0x8000));
+    return btoa(s); };
+  return { ...r, input: b64(r.input), output: b64(r.output) };
+}"""
+
+try:
+    from playwright import sync_api
+except ImportError:
+    sync_api = None
+try:
+    import onnxruntime as ort
+except ImportError:
+    ort = None
+
+
+def browser_missing() -> str | None:
+    """Why the browser tests cannot run here, or ``None``."""
+    if not CHROMIUM.is_file():
+        return f"{CHROMIUM} is missing (apt-get install -y chromium)"
+    if sync_api is None:
+        return "playwright is not installed (dev extra)"
+    if ort is None:
+        return "onnxruntime is not installed (export extra)"
+    if not (default_web_dir() / "node_modules" / "onnxruntime-web" / "dist").is_dir():
+        return "examples/web/node_modules is missing (run `npm ci` in examples/web)"
+    return None
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = float(np.mean((np.asarray(a, np.float64) - np.asarray(b, np.float64)) ** 2))
+    return float("inf") if mse == 0 else 10 * np.log10(1.0 / mse)
+
+
+def png(rgb_u8: np.ndarray) -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(rgb_u8).save(buf, "PNG", compress_level=1)
+    return buf.getvalue()
+
+
+@pytest.fixture(scope="module")
+def artifacts(tmp_path_factory) -> Path:
+    env = os.environ.get("PNGAN_TEST_ARTIFACTS")
+    folder = Path(env) if env else tmp_path_factory.mktemp("web-artifacts")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def app_dir(tmp_path_factory) -> Path:
+    """The page built by ``pngan app --build`` (the three exports), once for the module."""
+    if why := browser_missing():
+        pytest.skip(why)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the INT8 calibration note
+        return build_app(tmp_path_factory.mktemp("web") / "app", echo=lambda _: None)
+
+
+@pytest.fixture(scope="module")
+def url(app_dir: Path):
+    server = make_server(app_dir, port=0, quiet=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+    thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    if why := browser_missing():
+        pytest.skip(why)
+    with sync_api.sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            str(tmp_path_factory.mktemp("chromium-profile")), executable_path=str(CHROMIUM), headless=True,
+            args=LAUNCH_ARGS, viewport={"width": 1280, "height": 800})
+        yield context
+        context.close()
+
+
+@pytest.fixture
+def page(browser, url):
+    p = browser.new_page()
+    p.errors = []
+    p.on("pageerror", lambda e: p.errors.append(str(e)))
+    yield p
+    p.close()
+
+
+def open_app(page, url: str) -> None:
+    page.goto(url)
+    page.wait_for_function(f"document.body.dataset.ready === '1' || {FINISHED}", timeout=30_000)
+
+
+def pick(page, name: str, data: bytes, mime: str = "image/png", timeout: float = 60_000) -> str:
+    """Choose a file (the page runs the model on it); returns the final status state."""
+    page.set_input_files("#file", files=[{"name": name, "mimeType": mime, "buffer": data}])
+    return wait_done(page, timeout)
+
+
+def wait_done(page, timeout: float = 60_000) -> str:
+    page.wait_for_function(f"document.getElementById('status').dataset.state !== 'loading' && {FINISHED}",
+                           timeout=timeout)
+    return page.get_attribute("#status", "data-state")
+
+
+def rerun(page, timeout: float = 60_000) -> str:
+    page.evaluate("window.pnganResult = null")
+    page.click("#run")
+    page.wait_for_function(f"window.pnganResult !== null || document.getElementById('status').dataset.state === "
+                           f"'error'", timeout=timeout)
+    return wait_done(page, timeout)
+
+
+def result(page) -> dict:
+    r = page.evaluate(READ_RESULT)
+    assert r is not None, page.inner_text("#status")
+    shape = (1, 3, r["height"], r["width"])
+    for k in ("input", "output"):
+        r[k] = np.frombuffer(base64.b64decode(r[k]), np.float32).reshape(shape)
+    return r
+
+
+def ort_run(app_dir: Path, model_id: str, x: np.ndarray) -> np.ndarray:
+    sess = ort.InferenceSession(str(app_dir / "models" / f"{model_id}.onnx"), providers=["CPUExecutionProvider"])
+    return sess.run(["output"], {"input": x})[0]
+
+
+@pytest.fixture(scope="module")
+def images():
+    """Coffee (clean) and a noisy 8-bit version of it, as uint8 arrays and float NCHW in [0, 1]."""
+    from PIL import Image
+
+    clean = np.asarray(Image.open(ASSET).convert("RGB"))
+    rng = np.random.default_rng(0)
+    noisy = np.clip(np.round(clean + rng.normal(0, 15, clean.shape)), 0, 255).astype(np.uint8)
+    nchw = lambda a: np.ascontiguousarray(a.transpose(2, 0, 1)[None], np.float32) / np.float32(255)  # noqa: E731
+    return {"clean": clean, "noisy": noisy, "clean_x": nchw(clean), "noisy_x": nchw(noisy)}
+
+
+def test_tiling_plan_matches_python(page, url):
+    from pngan.runtimes.tiling import _axis_plan
+
+    open_app(page, url)
+    cases = [(1000, 256, 32, 8), (300, 128, 40, 10), (256, 256, 32, 8), (100, 256, 32, 8), (513, 128, 32, 0)]
+    js = page.evaluate("""async (cases) => { const t = await import('./tiling.js');
+      return cases.map(([s, tl, o, m]) => { const p = t.axisPlan(s, tl, o, m);
+        return { starts: p.starts, weights: p.weights.map((w) => Array.from(w)), norm: Array.from(p.norm) }; }); }""",
+                       cases)
+    for (size, tile, overlap, margin), got in zip(cases, js):
+        starts, weights, norm = _axis_plan(size, tile, overlap, margin)
+        assert got["starts"] == starts
+        for w_js, w_py in zip(got["weights"], weights, strict=True):
+            np.testing.assert_array_equal(np.float32(w_js), w_py)
+        np.testing.assert_array_equal(np.float32(got["norm"]), norm)
+
+
+def test_denoiser_fp32_matches_python_ort(page, url, app_dir, images, artifacts):
+    from pngan.runtimes.tiling import tiled
+
+    open_app(page, url)
+    assert page.input_value("#model") == "dncnn-fp32"
+    assert pick(page, "noisy.png", png(images["noisy"])) == "done", page.inner_text("#status")
+    r = result(page)
+    np.testing.assert_array_equal(r["input"], images["noisy_x"])  # the same decode as PIL
+    ref = ort_run(app_dir, "dncnn-fp32", images["noisy_x"])
+    whole = psnr(r["output"], ref)
+    timing = page.inner_text("#time")
+    assert re.search(r"inference \d+ ms \(1 tile, ", timing), timing
+    page.screenshot(path=str(artifacts / "denoise-fp32.png"), full_page=True)
+    # Tiled in JavaScript vs pngan.runtimes.tiled over Python ORT: the same blend.
+    page.fill("#tile", "128")
+    page.fill("#overlap", "32")
+    assert rerun(page) == "done", page.inner_text("#status")
+    t = result(page)
+    assert t["tiles"] == 9
+    ref_tiled = tiled(lambda x: ort_run(app_dir, "dncnn-fp32", x), images["noisy_x"], tile=128, overlap=32)
+    tiled_db = psnr(t["output"], ref_tiled)
+    gain = psnr(r["output"], images["clean_x"]) - psnr(images["noisy_x"], images["clean_x"])
+    print(f"\nFP32 JS vs Python ORT: whole {whole:.1f} dB, tiled(128/32) {tiled_db:.1f} dB; denoising gain "
+          f"{gain:.2f} dB; page: {timing!r}, tiled: {page.inner_text('#time')!r}; screenshot: {artifacts}")
+    assert whole >= 50 and tiled_db >= 50
+    assert gain > 1
+    assert not page.errors
+
+
+def test_denoiser_int8_runs_close_to_torch(page, url, images):
+    import torch
+
+    from pngan.models import default_weights, load_model
+    from pngan.models.inference import InferenceModel
+
+    open_app(page, url)
+    page.select_option("#model", "dncnn-int8")
+    assert pick(page, "noisy.png", png(images["noisy"])) == "done", page.inner_text("#status")
+    r = result(page)
+    with torch.inference_mode():
+        ref = InferenceModel(load_model("dncnn", default_weights("dncnn")))(torch.from_numpy(images["noisy_x"])).numpy()
+    db = psnr(r["output"], ref)
+    noisy_db, out_db = psnr(images["noisy_x"], images["clean_x"]), psnr(r["output"], images["clean_x"])
+    print(f"\nINT8 (browser) vs torch FP32: {db:.1f} dB; vs clean {out_db:.2f} dB (noisy {noisy_db:.2f} dB); "
+          f"page: {page.inner_text('#time')!r}")
+    assert db >= 30
+    assert out_db > noisy_db + 1
+
+
+def test_generator_is_seeded_and_matches_python_ort(page, url, app_dir, images, artifacts):
+    import json
+
+    sigma = next(m for m in json.loads((app_dir / "models" / "models.json").read_text())["models"]
+                 if m["id"] == "smnet-s-fp32")["input_sigma"]
+    open_app(page, url)
+    page.select_option("#model", "smnet-s-fp32")
+    assert page.is_visible("#seed")
+    page.fill("#seed", "7")
+    assert pick(page, "clean.png", png(images["clean"])) == "done", page.inner_text("#status")
+    a = result(page)
+    assert a["seed"] == 7
+    noise = (a["input"] - images["clean_x"]) * 255
+    assert abs(noise.mean()) < 0.05 and abs(noise.std() - sigma) < 0.05 * sigma  # clean + sigma/255 * N(0, 1)
+    db = psnr(a["output"], ort_run(app_dir, "smnet-s-fp32", a["input"]))
+    page.screenshot(path=str(artifacts / "generate-seed7.png"), full_page=True)
+    assert rerun(page) == "done"
+    b = result(page)
+    np.testing.assert_array_equal(a["input"], b["input"])
+    np.testing.assert_array_equal(a["output"], b["output"])
+    page.fill("#seed", "8")
+    assert rerun(page) == "done"
+    c = result(page)
+    assert not np.array_equal(a["input"], c["input"])
+    print(f"\ngenerator (sigma {sigma}) JS vs Python ORT on the JS input: {db:.1f} dB; "
+          f"page: {page.inner_text('#time')!r}")
+    assert db >= 50
+    assert page.inner_text("#right-caption") == "synthesized noisy (seed 8)"
+
+
+def test_bad_files_show_a_message(page, url, images, artifacts):
+    open_app(page, url)
+    assert pick(page, "notes.txt", b"not an image at all\n", mime="text/plain") == "error"
+    assert "is not an image" in page.inner_text("#status")
+    page.screenshot(path=str(artifacts / "not-an-image.png"), full_page=True)
+    # Over the page's pixel limit: refused with the reason, before any work.
+    big = np.zeros((4100, 4100, 3), np.uint8)
+    assert pick(page, "huge.png", png(big)) == "error"
+    assert "handles up to 16 MP" in page.inner_text("#status")
+    # Bad tile settings: a message, not a crash; a good image still runs afterwards.
+    page.fill("#tile", "40")
+    assert pick(page, "noisy.png", png(images["noisy"])) == "error"
+    assert "need tile > 2 * overlap" in page.inner_text("#status")
+    page.fill("#tile", "256")
+    assert rerun(page) == "done"
+    assert not page.errors
+
+
+@pytest.mark.parametrize("body, status, expect", [
+    (b"this is not an onnx model", 200, "could not load model dncnn-fp32"),
+    (b"", 404, "HTTP 404"),
+])
+def test_model_that_fails_to_load_shows_a_message(page, url, images, body, status, expect):
+    page.route("**/models/dncnn-fp32.onnx", lambda route: route.fulfill(status=status, body=body))
+    open_app(page, url)
+    assert pick(page, "noisy.png", png(images["noisy"])) == "error"
+    assert expect in page.inner_text("#status")
+    assert page.is_visible("#left")  # the photo is still shown
+
+
+def test_missing_catalog_shows_a_message(page, url):
+    page.route("**/models/models.json", lambda route: route.fulfill(status=404, body=b""))
+    open_app(page, url)
+    assert page.get_attribute("#status", "data-state") == "error"
+    assert "pngan app --build" in page.inner_text("#status")
+
+
+def test_large_photo_shows_tile_progress_and_cancels(page, url, images, artifacts):
+    from PIL import Image
+
+    big = np.asarray(Image.fromarray(images["noisy"]).resize((3000, 2000), Image.BILINEAR))
+    open_app(page, url)
+    page.set_input_files("#file", files=[{"name": "big.png", "mimeType": "image/png", "buffer": png(big)}])
+    page.wait_for_function("document.getElementById('progress').value >= 2", timeout=60_000)
+    text = page.inner_text("#progress-text")
+    assert re.fullmatch(r"tile \d+/126", text), text  # 14 x 9 tiles of 256 with overlap 32
+    page.screenshot(path=str(artifacts / "large-progress.png"), full_page=True)
+    page.click("#cancel")
+    assert wait_done(page) == "cancelled"
+    assert re.match(r"Cancelled after \d+ of 126 tiles", page.inner_text("#status"))
+    assert page.evaluate("[document.getElementById('left').width, document.getElementById('left').height]") == \
+        [3000, 2000]
+    assert not page.errors
+
+
+# --- `pngan app` errors: one line, exit 1, no browser needed ---------------------------------------------
+
+def fake_web_dir(root: Path, with_ort: bool = True) -> Path:
+    from pngan.cli.app_cmd import ORT_FILES
+
+    (root / "index.html").parent.mkdir(parents=True, exist_ok=True)
+    (root / "index.html").write_text("<!doctype html>")
+    if with_ort:
+        dist = root / "node_modules" / "onnxruntime-web" / "dist"
+        dist.mkdir(parents=True)
+        for f in ORT_FILES:
+            (dist / f).write_text("")
+    return root
+
+
+@pytest.mark.parametrize("args, message", [
+    ([], "nothing to do"),
+    (["--serve"], "--serve needs a folder"),
+    (["--serve", "{tmp}/nowhere"], "is not a built app"),
+    (["--build", "{tmp}/out", "--web-dir", "{tmp}/no-page"], "page sources not found"),
+    (["--build", "{tmp}/out", "--web-dir", "{tmp}/no-ort"], "run `npm ci` there"),
+    (["--build", "{tmp}/taken", "--web-dir", "{tmp}/web"], "exists; pass --force"),
+])
+def test_app_command_errors(tmp_path, args, message):
+    from click.testing import CliRunner
+
+    from pngan.cli import main
+
+    fake_web_dir(tmp_path / "web")
+    fake_web_dir(tmp_path / "no-ort", with_ort=False)
+    (tmp_path / "taken").mkdir()
+    res = CliRunner().invoke(main, ["app", *[a.format(tmp=tmp_path) for a in args]])
+    assert res.exit_code == 1, res.output
+    assert message in res.output and "Traceback" not in res.output
+    assert len(res.output.strip().splitlines()) == 1
+
+
+def test_serve_refuses_a_busy_port(tmp_path):
+    from pngan.errors import PnganError
+
+    (tmp_path / "models").mkdir()
+    (tmp_path / "index.html").write_text("<!doctype html>")
+    (tmp_path / "models" / "models.json").write_text("{}")
+    first = make_server(tmp_path, port=0, quiet=True)
+    try:
+        with pytest.raises(PnganError, match="cannot listen on 127.0.0.1:"):
+            make_server(tmp_path, port=first.server_address[1], quiet=True)
+    finally:
+        first.server_close()
