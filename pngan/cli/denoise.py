@@ -19,15 +19,39 @@ from pngan.cli.errors import run_cli
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
 @click.option("--tile", type=int, default=0, show_default=True, help="Tile size for large images (0: whole image).")
 @click.option("--overlap", type=int, default=32, show_default=True, help="Tile overlap in pixels.")
+@click.option("--skip-existing", is_flag=True,
+              help="Keep results already in RESULT_DIR (e.g. from an interrupted run) and do only the rest.")
 def denoise(method: str, input_dir: Path, result_dir: Path, weights: Path | None, device: str,
-            tile: int, overlap: int) -> None:
+            tile: int, overlap: int, skip_existing: bool) -> None:
     """Denoise INPUT_DIR into RESULT_DIR; with clean references, name results <id>_<PSNR>dB_<SSIM>.png."""
-    run_cli(lambda: run_denoise(method, input_dir, result_dir, weights, device, tile, overlap))
+    run_cli(lambda: run_denoise(method, input_dir, result_dir, weights, device, tile, overlap, skip_existing))
+
+
+def _existing(result_dir: Path, ident: str, paired: bool) -> tuple[Path, float, float] | None:
+    """A finished result for ``ident``: its path and, for paired runs, the PSNR/SSIM in its name."""
+    import glob
+    import re
+
+    if not paired:
+        p = result_dir / f"{ident}.png"
+        return (p, float("nan"), float("nan")) if p.is_file() else None
+    pattern = re.compile(rf"{re.escape(ident)}_(-?[0-9.]+|inf)dB_([0-9.]+)\.png")
+    for p in result_dir.glob(f"{glob.escape(ident)}_*dB_*.png"):
+        m = pattern.fullmatch(p.name)
+        if m:
+            return p, float(m.group(1)), float(m.group(2))
+    return None
 
 
 def run_denoise(method: str, input_dir: Path, result_dir: Path, weights: Path | None = None,
-                device: str = "cpu", tile: int = 0, overlap: int = 32) -> dict[str, float]:
-    """Run the denoiser over a folder; returns mean PSNR/SSIM (paired) and counts."""
+                device: str = "cpu", tile: int = 0, overlap: int = 32,
+                skip_existing: bool = False) -> dict[str, float]:
+    """Run the denoiser over a folder; returns mean PSNR/SSIM (paired) and counts.
+
+    Results are written atomically one by one, so an interrupted run leaves only
+    complete files; ``skip_existing`` picks up from there. A write failure (full
+    disk, read-only folder) stops the run, saying how many results were written.
+    """
     import csv
     import io
     import time
@@ -36,7 +60,7 @@ def run_denoise(method: str, input_dir: Path, result_dir: Path, weights: Path | 
 
     from pngan.cli.batch import raise_if_failed
     from pngan.data import LAYOUTS, find_pairs
-    from pngan.errors import PnganError
+    from pngan.errors import PnganError, WriteError
     from pngan.images import from_tensor_batch, list_images, read_image, to_tensor_batch, write_image
     from pngan.metrics import psnr, ssim
     from pngan.models import load_model
@@ -57,9 +81,15 @@ def run_denoise(method: str, input_dir: Path, result_dir: Path, weights: Path | 
         folder = input_dir / "input" if (input_dir / "input").is_dir() else input_dir
         items = [(f.stem, f, None) for f in list_images(folder)]
     make_dir(result_dir)
-    rows, failed = [], []
+    rows, failed, skipped, written = [], [], 0, 0
     t0 = time.perf_counter()
     for ident, noisy_path, clean_path in tqdm(items, desc=f"denoise {method}", unit="img", leave=False):
+        done = _existing(result_dir, ident, clean_path is not None) if skip_existing else None
+        if done is not None:
+            skipped += 1
+            if clean_path is not None:
+                rows.append((ident, done[1], done[2]))
+            continue
         try:
             noisy = read_image(noisy_path)
             clean = read_image(clean_path) if clean_path else None
@@ -72,15 +102,20 @@ def run_denoise(method: str, input_dir: Path, result_dir: Path, weights: Path | 
             failed.append(str(e))
             click.echo(f"error: {e} (skipped)", err=True)
             continue
-        if clean is None:
-            write_image(result_dir / f"{ident}.png", y)
-            continue
-        p, s = psnr(y, clean), ssim(y, clean)
-        write_image(result_dir / f"{ident}_{p:.2f}dB_{s:.4f}.png", y)
-        rows.append((ident, p, s))
+        try:
+            if clean is None:
+                write_image(result_dir / f"{ident}.png", y)
+            else:
+                p, s = psnr(y, clean), ssim(y, clean)
+                write_image(result_dir / f"{ident}_{p:.2f}dB_{s:.4f}.png", y)
+                rows.append((ident, p, s))
+        except WriteError as e:
+            raise WriteError(f"{e}; stopped after writing {written} of {len(items)} results "
+                             f"(rerun with --skip-existing to finish)") from None
+        written += 1
     elapsed = time.perf_counter() - t0
-    out: dict[str, float] = {"images": len(items) - len(failed), "failed": len(failed),
-                             "images_per_s": (len(items) - len(failed)) / elapsed if elapsed else 0.0}
+    out: dict[str, float] = {"images": written + skipped, "written": written, "skipped": skipped,
+                             "failed": len(failed), "images_per_s": written / elapsed if elapsed else 0.0}
     if rows:
         buf = io.StringIO()
         w = csv.writer(buf)
@@ -91,6 +126,7 @@ def run_denoise(method: str, input_dir: Path, result_dir: Path, weights: Path | 
         out["ssim"] = sum(r[2] for r in rows) / len(rows)
         click.echo(f"{method}: {len(rows)} images, mean PSNR {out['psnr']:.2f} dB, mean SSIM {out['ssim']:.4f}")
     else:
-        click.echo(f"{method}: wrote {out['images']} denoised images to {result_dir}")
+        click.echo(f"{method}: wrote {written} denoised images to {result_dir}"
+                   + (f" ({skipped} already there)" if skipped else ""))
     raise_if_failed(failed, len(items))
     return out

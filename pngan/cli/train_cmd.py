@@ -56,11 +56,14 @@ def generate(weights: Path | None, input_dir: Path, result_dir: Path, seed: int,
         from pngan.errors import PnganError
         from pngan.generate import generate as sample
         from pngan.images import list_images, write_image
-        from pngan.models import load_model
+        from pngan.models import load_model, names, spec
 
         if samples < 1:
             raise PnganError("--samples must be >= 1")
         model = load_model("smnet-s" if weights is None else None, weights).to(device)
+        if spec(model.pngan_name).kind != "generator":
+            raise PnganError(f"{weights}: holds a {model.pngan_name} {spec(model.pngan_name).kind}, not a noise "
+                             f"generator (generators: {', '.join(n for n in names() if spec(n).kind == 'generator')})")
         files = list_images(input_dir)
         failed: list[str] = []
         for f, clean in each_readable(tqdm(files, desc="generate", unit="img", leave=False), failed):

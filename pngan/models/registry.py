@@ -7,7 +7,7 @@ from typing import Any, Callable
 
 import torch.nn as nn
 
-from pngan.errors import ModelError
+from pngan.errors import ModelError, first_line
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,10 @@ def build(name: str, **config: Any) -> nn.Module:
     weights can be saved with enough metadata to rebuild it.
     """
     cfg = resolve_config(name, **config)
-    model = spec(name).factory(**cfg)
+    try:
+        model = spec(name).factory(**cfg)
+    except (TypeError, ValueError) as e:  # a value of the wrong type or range in the config
+        raise ModelError(f"invalid config for {name!r} ({cfg}): {first_line(e)}") from None
     model.pngan_name = name
     model.pngan_config = cfg
     return model

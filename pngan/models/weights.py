@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import warnings
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -16,7 +17,7 @@ import torch
 import torch.nn as nn
 
 from pngan.atomic import atomic_path
-from pngan.errors import CheckpointError, first_line
+from pngan.errors import CheckpointError, ModelError, first_line
 from pngan.models.registry import build
 
 _META_KEY = "pngan"
@@ -31,7 +32,9 @@ def _read_state_dict(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any
     if path.suffix == ".safetensors":
         return _read_safetensors(path)
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns about pickle protocols before refusing; the error says enough
+            warnings.simplefilter("ignore", UserWarning)
+            obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # torch raises many types for garbage: UnpicklingError, KeyError, RuntimeError, ...
         text = str(e)
         if "weights_only" in text or "Unsupported global" in text or "GLOBAL" in text:
@@ -54,7 +57,14 @@ def _read_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, An
     except (SafetensorError, OSError, ValueError, RuntimeError) as e:
         first = first_line(e)
         raise CheckpointError(f"{path}: not a readable safetensors file, possibly truncated ({first})") from None
-    info = json.loads(meta[_META_KEY]) if _META_KEY in meta else None
+    if _META_KEY not in meta:
+        return tensors, None
+    try:
+        info = json.loads(meta[_META_KEY])
+    except json.JSONDecodeError:
+        raise CheckpointError(f"{path}: corrupted pngan metadata (not JSON)") from None
+    if not isinstance(info, dict) or not isinstance(info.get("config", {}), dict):
+        raise CheckpointError(f"{path}: corrupted pngan metadata (expected {{name, config}} objects)")
     return tensors, info
 
 
@@ -114,7 +124,10 @@ def load(path: str | os.PathLike) -> nn.Module:
     sd, info = _read_state_dict(p)
     if not info or "name" not in info:
         raise CheckpointError(f"{p}: no pngan metadata (model name/config); use load_weights(build(name), path)")
-    model = build(info["name"], **info.get("config", {}))
+    try:
+        model = build(info["name"], **info.get("config", {}))
+    except ModelError as e:
+        raise CheckpointError(f"{p}: metadata describes no buildable model ({e})") from None
     _check_compatible(model, sd, p)
     model.load_state_dict(sd, strict=True)
     model.pngan_meta = {k: v for k, v in info.items() if k not in ("name", "config")}
