@@ -77,18 +77,49 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     return np.ascontiguousarray(img, dtype=np.float32)
 
 
+def _check_pixels(img: np.ndarray, what: str) -> np.ndarray:
+    """``img`` as an array of real, finite numbers; ``ImageError`` otherwise."""
+    arr = np.asarray(img)
+    if arr.dtype.kind not in "biuf":
+        raise ImageError(f"{what}: pixel type {arr.dtype} is not a real number type")
+    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+        raise ImageError(f"{what}: image has NaN or infinite pixel values")
+    return arr
+
+
 def to_uint8(img: np.ndarray) -> np.ndarray:
-    """Float [0, 1] -> uint8 with rounding (as saved images are)."""
-    return (np.clip(img, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    """An image as 8-bit with rounding (as saved images are), scaled as ``read_image`` scales.
+
+    uint8 is returned as is, other integers are 16-bit (65535 -> 255), bool is 0/255 and
+    floats are clipped to [0, 1]. NaN, infinities and non-real types raise ``ImageError``.
+    """
+    arr = _check_pixels(img, "to_uint8")
+    if arr.dtype == np.uint8:
+        return arr
+    if arr.dtype == np.bool_:
+        return arr.astype(np.uint8) * 255
+    scale = 65535.0 if arr.dtype.kind in "iu" else 1.0
+    return (np.clip(arr.astype(np.float64) / scale, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+
+
+_WRITE_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".bmp": "BMP", ".tif": "TIFF", ".tiff": "TIFF", ".webp": "WEBP"}
 
 
 def write_image(path: str | os.PathLike, img: np.ndarray) -> None:
-    """Atomically write a float [0, 1] (H, W, 3) or uint8 image as 8-bit."""
-    arr = img if img.dtype == np.uint8 else to_uint8(img)
+    """Atomically write an 8-bit image: float [0, 1], uint8 or uint16, shaped (H, W), (H, W, 3) or (H, W, 4).
+
+    The format follows the suffix (PNG for anything unknown); JPEG drops an alpha channel.
+    """
     p = Path(path)
-    fmt = {".jpg": "JPEG", ".jpeg": "JPEG"}.get(p.suffix.lower(), "PNG")
+    arr = to_uint8(img)
+    if not (arr.ndim == 2 or (arr.ndim == 3 and arr.shape[2] in (3, 4))) or 0 in arr.shape:
+        raise ImageError(f"{p}: cannot write an array of shape {arr.shape} as an image "
+                         "(need H x W, H x W x 3 or H x W x 4)")
+    fmt = _WRITE_FORMATS.get(p.suffix.lower(), "PNG")
+    if fmt == "JPEG" and arr.ndim == 3 and arr.shape[2] == 4:
+        arr = arr[:, :, :3]
     with atomic_path(p) as tmp:
-        Image.fromarray(arr).save(tmp, format=fmt)
+        Image.fromarray(np.ascontiguousarray(arr)).save(tmp, format=fmt)
 
 
 def list_images(folder: str | os.PathLike) -> list[Path]:
@@ -103,10 +134,16 @@ def list_images(folder: str | os.PathLike) -> list[Path]:
 
 
 def to_tensor_batch(img: np.ndarray) -> np.ndarray:
-    """(H, W, 3) float -> (1, 3, H, W) float32 contiguous."""
-    return np.ascontiguousarray(img.transpose(2, 0, 1)[None], dtype=np.float32)
+    """(H, W, 3) -> (1, 3, H, W) float32 contiguous; ``ImageError`` for any other layout."""
+    arr = _check_pixels(img, "to_tensor_batch")
+    if arr.ndim != 3 or arr.shape[2] != 3 or 0 in arr.shape:
+        raise ImageError(f"to_tensor_batch: need an H x W x 3 image, got shape {arr.shape}")
+    return np.ascontiguousarray(arr.transpose(2, 0, 1)[None], dtype=np.float32)
 
 
 def from_tensor_batch(arr: np.ndarray) -> np.ndarray:
-    """(1, 3, H, W) -> (H, W, 3)."""
+    """(1, 3, H, W) -> (H, W, 3); ``ImageError`` for any other layout (a batch of several included)."""
+    arr = _check_pixels(arr, "from_tensor_batch")
+    if arr.ndim != 4 or arr.shape[0] != 1 or arr.shape[1] != 3 or 0 in arr.shape:
+        raise ImageError(f"from_tensor_batch: need a 1 x 3 x H x W batch, got shape {arr.shape}")
     return np.ascontiguousarray(arr[0].transpose(1, 2, 0))

@@ -11,7 +11,10 @@ Two neighbours' ramps are complementary, and the weights are normalized per pixe
 so a network whose receptive-field radius is at most ``margin`` reproduces the
 whole-image output up to float rounding (measured: DnCNN, > 100 dB). Networks with
 global pooling (SMNet's ECA/SKFF attention) see tile statistics instead of image
-statistics and cannot be tiled exactly; larger tiles get closer.
+statistics and cannot be tiled exactly; larger tiles get closer. With ``exact=True``
+(static-shape engines) an image side shorter than the tile is edge-padded up to the
+tile, so a network that pads with zeros differs from its whole-image output along
+that border.
 
 Memory: the per-pixel normalization is separable (a 1-D profile per axis), so beyond
 the input and the output arrays only ``batch`` tiles and their outputs are allocated:
@@ -33,8 +36,11 @@ DEFAULT_OVERLAP = 32
 def _pair(v: int | Sequence[int]) -> tuple[int, int]:
     if isinstance(v, (int, np.integer)):
         return int(v), int(v)
-    a, b = v
-    return int(a), int(b)
+    try:
+        a, b = v
+        return int(a), int(b)
+    except (TypeError, ValueError):
+        raise InputError(f"tile must be an int or (height, width), got {v!r}") from None
 
 
 def _starts(size: int, tile: int, step: int) -> list[int]:

@@ -20,6 +20,8 @@ def as_generator(rng: RngLike) -> np.random.Generator:
     if isinstance(rng, np.random.Generator):
         return rng
     if rng is None or isinstance(rng, (int, np.integer)):
+        if rng is not None and rng < 0:
+            raise PnganError(f"an rng seed must be >= 0, got {rng}")
         return np.random.default_rng(rng)
     raise PnganError(
         f"rng must be a numpy.random.Generator or an int seed, not {type(rng).__name__}"
@@ -30,14 +32,20 @@ def check_image(img: np.ndarray) -> np.ndarray:
     """Validate an H×W×3 image; return it as float32 (uint8 input is scaled by 1/255)."""
     if isinstance(img, torch.Tensor):
         raise ImageError("expected a numpy H×W×3 image; use the *_torch variant for tensors")
-    arr = np.asarray(img)
+    try:
+        arr = np.asarray(img)
+    except ValueError as e:  # ragged nested sequences
+        raise ImageError(f"expected an H×W×3 RGB image, got a ragged array ({e})") from None
     if arr.ndim != 3 or arr.shape[2] != 3 or arr.shape[0] < 1 or arr.shape[1] < 1:
         raise ImageError(f"expected an H×W×3 RGB image, got shape {arr.shape}")
     if arr.dtype == np.uint8:
         return arr.astype(np.float32) / np.float32(255.0)
     if not np.issubdtype(arr.dtype, np.floating):
         raise ImageError(f"expected a float image in [0, 1] or uint8, got dtype {arr.dtype}")
-    return arr.astype(np.float32, copy=False)
+    arr = arr.astype(np.float32, copy=False)
+    if not np.isfinite(arr).all():  # NaN would pass through silently (or crash exact Poisson sampling)
+        raise ImageError("image has NaN or infinite values")
+    return arr
 
 
 def quantize_8bit(img: np.ndarray) -> np.ndarray:
@@ -47,8 +55,12 @@ def quantize_8bit(img: np.ndarray) -> np.ndarray:
 
 def add_awgn(img: np.ndarray, sigma: float, rng: RngLike, quantize: bool = True) -> np.ndarray:
     """``img + sigma/255 * randn`` (σ on the 0–255 scale); 8-bit quantized if ``quantize``."""
-    if not np.isfinite(sigma) or sigma < 0:
-        raise PnganError(f"sigma must be a finite number >= 0 (0-255 scale), got {sigma}")
+    try:
+        ok = bool(np.isfinite(sigma) and sigma >= 0)
+    except (TypeError, ValueError):  # a string, None, an array
+        ok = False
+    if not ok:
+        raise PnganError(f"sigma must be a finite number >= 0 (0-255 scale), got {sigma!r}")
     x = check_image(img)
     noise = as_generator(rng).standard_normal(x.shape, dtype=np.float32)
     y = x + np.float32(sigma / 255.0) * noise

@@ -31,6 +31,7 @@ from pngan.noise.awgn import RngLike, as_generator, check_image, quantize_8bit
 SHOT_RANGE = (1e-4, 1e-2)
 READ_SLOPE, READ_INTERCEPT, READ_JITTER = 2.18, 1.20, 0.26
 CHANNEL_JITTER = 0.1
+POISSON_MAX_LAM = 1e18  # numpy's Generator.poisson rejects lam above ~9.2e18
 
 ParamLike = Union[float, np.ndarray, list, tuple]
 
@@ -45,7 +46,10 @@ def sample_params(rng: RngLike) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _per_channel(value: ParamLike, name: str) -> np.ndarray:
-    v = np.asarray(value, dtype=np.float64)
+    try:
+        v = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise PnganError(f"{name} must be a scalar or 3 per-channel values >= 0, got {value!r}") from None
     if v.ndim == 0:
         v = np.full(3, float(v))
     if v.shape != (3,) or not np.all(np.isfinite(v)) or np.any(v < 0):
@@ -77,7 +81,10 @@ def add_poisson_gaussian(
     if exact:
         xp = np.clip(x.astype(np.float64), 0.0, None)
         safe_a = np.where(a > 0, a, 1.0)
-        counts = np.where(a > 0, g.poisson(xp / safe_a) * safe_a, xp)
+        with np.errstate(over="ignore"):  # inf is caught as huge just below
+            lam = xp / safe_a
+        huge = lam > POISSON_MAX_LAM  # numpy cannot sample these; relative shot noise there is < 1e-9
+        counts = np.where((a > 0) & ~huge, g.poisson(np.where(huge, 0.0, lam)) * safe_a, xp)
         y = counts + np.sqrt(b) * g.standard_normal(x.shape)
     else:
         var = np.clip(a * x + b, 0.0, None)
