@@ -374,3 +374,19 @@ def test_train_resume_from_a_bad_checkpoint(damage, train_pairs, tmp_path, monke
               "--resume")
     _refused_without_running(o, last, tmp_path)
     assert last.read_bytes() == before  # the evidence is not overwritten
+
+
+@pytest.mark.parametrize("damage", ["corrupt-noisy-image", "mismatched-pair"])
+def test_parity_data_with_a_bad_pair(damage, artifacts, tmp_path):
+    """A parity report over a data set with a bad pair would be wrong: refused, naming the pair."""
+    root = _paired(tmp_path / "set")
+    if damage == "corrupt-noisy-image":
+        (root / "noisy" / "01.png").write_bytes(b"junk")
+        needle = "01.png: cannot decode"
+    else:
+        good_image(root / "noisy" / "01.png", 20, 32)
+        needle = "noisy 01.png is 32x20 but clean 01.png is 32x24"
+    o = pngan("parity", "--artifacts", artifacts[0], "--data", root, "--json", tmp_path / "r.json",
+              "--sizes", "32", "--latency-sizes", "32", "--repeats", 1)
+    assert_refused(o, needle)
+    assert not (tmp_path / "r.json").exists()
