@@ -324,6 +324,88 @@ def test_large_photo_shows_tile_progress_and_cancels(page, url, images, artifact
     assert not page.errors
 
 
+# The right-hand canvas as base64 RGBA bytes, read in the page (with the run's progress at that moment).
+READ_CANVAS = """() => { const c = document.getElementById('right'), p = document.getElementById('progress');
+  const u = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let s = "";
+  for (let i = 0; i < u.length; i += 0x8000) s += String.fromCharCode.apply(null, u.subarray(i, i + 0x8000));
+  return { done: p.value, total: p.max, state: document.getElementById('status').dataset.state,
+           width: c.width, height: c.height, rgba: btoa(s) }; }"""
+
+
+def canvas_rgba(snap: dict) -> np.ndarray:
+    return np.frombuffer(base64.b64decode(snap["rgba"]), np.uint8).reshape(snap["height"], snap["width"], 4)
+
+
+def to_u8(x: np.ndarray) -> np.ndarray:
+    """1 x 3 x H x W float -> H x W x 3 bytes as the page draws it (clip, round half to even)."""
+    return np.clip(np.round(x[0].transpose(1, 2, 0).astype(np.float64) * 255), 0, 255).astype(np.uint8)
+
+
+def test_tiled_photo_draws_progressively_and_matches_python(page, url, app_dir, images, artifacts):
+    """1024x768, tiles 256/32 (5 x 4 = 20): the output canvas fills in tile by tile with final pixels."""
+    import time
+
+    from PIL import Image
+
+    from pngan.runtimes.tiling import _axis_plan, tiled
+
+    rng = np.random.default_rng(1)
+    up = np.asarray(Image.fromarray(images["clean"]).resize((1024, 768), Image.BILINEAR), np.float64)
+    photo = np.clip(np.round(up + rng.normal(0, 15, up.shape)), 0, 255).astype(np.uint8)
+    x = np.ascontiguousarray(photo.transpose(2, 0, 1)[None], np.float32) / np.float32(255)
+    open_app(page, url)
+    page.fill("#tile", "256")
+    page.fill("#overlap", "32")
+    page.set_input_files("#file", files=[{"name": "photo.png", "mimeType": "image/png", "buffer": png(photo)}])
+    # Read the canvas in the page, in the same task that sees tile 6 done (mid-run, one tile into row 2).
+    mid = page.wait_for_function(f"""() => {{ const p = document.getElementById('progress');
+      const st = document.getElementById('status').dataset.state;
+      if (st === 'running' ? p.hidden || p.value < 6 : !['done', 'error', 'cancelled'].includes(st)) return false;
+      return ({READ_CANVAS})(); }}""", timeout=60_000, polling=20).json_value()
+    page.screenshot(path=str(artifacts / "tiled-progress.png"), full_page=True)
+    assert mid["state"] == "running" and mid["total"] == 20 and 6 <= mid["done"] < 16, \
+        {k: mid[k] for k in ("state", "done", "total")}
+    assert wait_done(page) == "done", page.inner_text("#status")
+    assert page.evaluate("[document.getElementById('progress').value, document.getElementById('progress').max]") \
+        == [20, 20]
+    assert page.inner_text("#progress-text") == "tile 20/20"
+    r = result(page)
+    assert (r["tiles"], r["tile"], r["overlap"]) == (20, 256, 32)
+    np.testing.assert_array_equal(r["input"], x)
+    final = to_u8(r["output"])
+
+    # Mid-run: exactly the final parts of the tiles done so far are drawn, with their final values;
+    # everything else (later rows included) is still clear.
+    ys, _, _ = _axis_plan(768, 256, 32, 8)
+    xs, _, _ = _axis_plan(1024, 256, 32, 8)
+    ye, xe = [*ys[1:], 768], [*xs[1:], 1024]
+    expect = np.zeros((768, 1024), bool)
+    for k in range(mid["done"]):
+        a, b = divmod(k, len(xs))
+        expect[ys[a] if a else 0:ye[a], xs[b] if b else 0:xe[b]] = True
+    partial = canvas_rgba(mid)
+    drawn = partial[..., 3] == 255
+    np.testing.assert_array_equal(drawn, expect)
+    assert not partial[~drawn].any()  # transparent black
+    np.testing.assert_array_equal(partial[drawn][:, :3], final[drawn])
+    assert drawn[100].all() and not drawn[767].any() and partial[100, :, :3].std() > 10  # non-blank content
+    # Done: the whole canvas is the 8-bit output.
+    whole = canvas_rgba(page.evaluate(READ_CANVAS))
+    assert (whole[..., 3] == 255).all()
+    np.testing.assert_array_equal(whole[..., :3], final)
+
+    sess = ort.InferenceSession(str(app_dir / "models" / "dncnn-fp32.onnx"), providers=["CPUExecutionProvider"])
+    t0 = time.perf_counter()
+    ref = tiled(lambda t: sess.run(["output"], {"input": t})[0], x, tile=256, overlap=32)
+    py_s = time.perf_counter() - t0
+    db = psnr(r["output"], ref)
+    print(f"\n1024x768 tiled 256/32 (20 tiles) JS vs Python ORT: {db:.1f} dB; page {r['totalMs'] / 1000:.1f} s "
+          f"(inference {r['inferenceMs'] / 1000:.1f} s), Python {py_s:.1f} s; mid-run canvas at tile "
+          f"{mid['done']}/20: {drawn.mean():.0%} drawn; screenshot: {artifacts}")
+    assert db >= 50
+    assert not page.errors
+
+
 # --- `pngan app` errors: one line, exit 1, no browser needed ---------------------------------------------
 
 def fake_web_dir(root: Path, with_ort: bool = True) -> Path:

@@ -1,5 +1,5 @@
 // PNGAN browser reference app: UI wiring. Results are exposed for tests as window.pnganResult.
-import { decodeImage, draw, toImageData, toPlanar, UserError } from "./image.js";
+import { clear, decodeImage, draw, drawRegion, toPlanar, UserError } from "./image.js";
 import { createSession, hasWebGpu, loadCatalog, loadOrt, tileRunner } from "./model.js";
 import { normals } from "./rng.js";
 import { Cancelled, checkTiling, runTiled } from "./tiling.js";
@@ -59,15 +59,21 @@ function readInt(input, what, min, max) {
   return v;
 }
 
+/** Lock the settings while a job runs (changing them mid-run would not apply to it). */
+function setBusy(busy) {
+  for (const id of ["run", "file", "model", "backend", "seed", "tile", "overlap"]) ui[id].disabled = busy;
+  ui.cancel.disabled = !busy;
+}
+
 async function run() {
   if (job) return;
   if (!photo) return setStatus("idle", "Pick a photo first.");
   const m = entry(), backend = ui.backend.value, gen = m.kind === "generator";
   job = { cancelled: false };
-  ui.run.disabled = ui.file.disabled = ui.model.disabled = true;
-  ui.cancel.disabled = false;
+  setBusy(true);
   ui.download.hidden = true;
-  ui.time.textContent = "";
+  ui.progress.hidden = true;
+  ui.time.textContent = ui["progress-text"].textContent = "";
   try {
     const tile = readInt(ui.tile, "Tile", 16, 4096), overlap = readInt(ui.overlap, "Overlap", 0, 2048);
     try {
@@ -85,11 +91,15 @@ async function run() {
       for (let i = 0; i < input.length; i++) input[i] += s * noise[i];
     }
     setStatus("running", `Running ${m.label} on ${width}x${height}…`);
+    // The result is drawn as it grows: each tile's now-final part, the rest stays clear.
+    clear(ui.right, width, height);
+    ui["right-caption"].textContent = gen ? `synthesized noisy (seed ${seed})` : "denoised";
     const timer = { ms: 0 };
     let tiles = 0;
     const t0 = performance.now();
     const output = await runTiled(tileRunner(sess, m, timer), input, height, width, {
       tile, overlap, isCancelled: () => job.cancelled,
+      onFinal: (out, x0, y0, x1, y1) => drawRegion(ui.right, out, width, height, x0, y0, x1, y1),
       onProgress: (done, total) => {
         tiles = total;
         ui.progress.hidden = total < 2;
@@ -99,8 +109,6 @@ async function run() {
       },
     });
     const wall = performance.now() - t0;
-    draw(ui.right, toImageData(output, width, height));
-    ui["right-caption"].textContent = gen ? `synthesized noisy (seed ${seed})` : "denoised";
     const where = backend === "webgpu" ? "WebGPU" : `WASM, ${threads} thread${threads > 1 ? "s" : ""}`;
     ui.time.textContent = `inference ${timer.ms.toFixed(0)} ms (${tiles} tile${tiles > 1 ? "s" : ""}, ${where});`
       + ` total ${wall.toFixed(0)} ms`;
@@ -118,8 +126,7 @@ async function run() {
     else showError(e);
   } finally {
     job = null;
-    ui.run.disabled = ui.file.disabled = ui.model.disabled = false;
-    ui.cancel.disabled = true;
+    setBusy(false);
   }
 }
 
@@ -133,7 +140,7 @@ async function onFile() {
     return showError(e);
   }
   draw(ui.left, new ImageData(photo.rgba, photo.width, photo.height));
-  draw(ui.right, new ImageData(photo.width, photo.height));
+  clear(ui.right, photo.width, photo.height);
   window.pnganResult = null;
   await run();
 }

@@ -41,13 +41,20 @@ export function toPlanar(rgba, width, height) {
 
 /** 3 x H x W float (any range) -> ImageData, clipped to [0, 1] and rounded to 8 bits. */
 export function toImageData(planar, width, height) {
-  const n = width * height, img = new ImageData(width, height);
+  return regionImageData(planar, width, height, 0, 0, width, height);
+}
+
+/** The rectangle [x0, x1) x [y0, y1) of a 3 x H x W float image as ImageData (as toImageData). */
+export function regionImageData(planar, width, height, x0, y0, x1, y1) {
+  const n = width * height, rw = x1 - x0, img = new ImageData(rw, y1 - y0);
   const px = img.data; // Uint8ClampedArray: clamps and rounds
-  for (let i = 0; i < n; i++) {
-    px[4 * i] = planar[i] * 255;
-    px[4 * i + 1] = planar[n + i] * 255;
-    px[4 * i + 2] = planar[2 * n + i] * 255;
-    px[4 * i + 3] = 255;
+  for (let y = y0, j = 0; y < y1; y++) {
+    for (let i = y * width + x0, end = i + rw; i < end; i++, j += 4) {
+      px[j] = planar[i] * 255;
+      px[j + 1] = planar[n + i] * 255;
+      px[j + 2] = planar[2 * n + i] * 255;
+      px[j + 3] = 255;
+    }
   }
   return img;
 }
@@ -57,4 +64,16 @@ export function draw(canvas, image) {
   canvas.width = image.width;
   canvas.height = image.height;
   canvas.getContext("2d").putImageData(image, 0, 0);
+}
+
+/** Size a canvas and clear it (transparent), without allocating the pixels here. */
+export function clear(canvas, width, height) {
+  canvas.width = width; // setting the size clears the canvas, even when it is unchanged
+  canvas.height = height;
+}
+
+/** Draw the rectangle [x0, x1) x [y0, y1) of a 3 x H x W float image at its place on `canvas`. */
+export function drawRegion(canvas, planar, width, height, x0, y0, x1, y1) {
+  if (x1 <= x0 || y1 <= y0) return;
+  canvas.getContext("2d").putImageData(regionImageData(planar, width, height, x0, y0, x1, y1), x0, y0);
 }

@@ -61,9 +61,14 @@ export function checkTiling(tile, overlap, margin = Math.floor(overlap / 4)) {
  * Run `run(tileData, h, w) -> Promise<Float32Array>` over a 3 x H x W planar image tile by tile
  * and blend. `onProgress(done, total)` is called before the first and after every tile;
  * `isCancelled()` is checked between tiles (throws `Cancelled`).
+ *
+ * `onFinal(out, x0, y0, x1, y1)` is called after every tile, before `onProgress`, with the
+ * rectangle [x0, x1) x [y0, y1) of `out` that is now final: no later tile touches it (tiles go
+ * row by row, so after tile (a, b) that is y < next row start, x < next column start). The
+ * rectangles of all tiles cover the image exactly once; draw them to show the result as it grows.
  */
 export async function runTiled(run, image, height, width, { tile = DEFAULT_TILE, overlap = DEFAULT_OVERLAP,
-  channels = 3, onProgress = () => {}, isCancelled = () => false } = {}) {
+  channels = 3, onProgress = () => {}, onFinal = () => {}, isCancelled = () => false } = {}) {
   const margin = checkTiling(tile, overlap);
   const py = axisPlan(height, tile, overlap, margin);
   const px = axisPlan(width, tile, overlap, margin);
@@ -96,6 +101,9 @@ export async function runTiled(run, image, height, width, { tile = DEFAULT_TILE,
           for (let x = 0; x < sw; x++) out[dst + x] += pred[src + x] * (wy * wx[x]);
         }
       }
+      const ys = py.starts, xs = px.starts;
+      onFinal(out, b ? xs[b] : 0, a ? ys[a] : 0, b + 1 < xs.length ? xs[b + 1] : width,
+              a + 1 < ys.length ? ys[a + 1] : height);
       onProgress(++done, total);
       await new Promise((r) => setTimeout(r, 0)); // let the page paint progress and see Cancel
     }
