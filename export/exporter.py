@@ -14,7 +14,7 @@ import torch.nn as nn
 
 from pngan.calibration import CalibrationSource
 from pngan.calibration.source import DEFAULT_SAMPLES
-from pngan.atomic import make_dir
+from pngan.atomic import make_dir, replace_dir
 from pngan.errors import BackendMissingError, PnganError, PnganWarning, WriteError
 from pngan.export.coreml_export import export_coreml, require_coreml
 from pngan.export.job import ExportJob
@@ -23,6 +23,8 @@ from pngan.export.onnx_export import export_onnx, require_onnx
 from pngan.export.openvino_export import export_openvino, require_openvino
 from pngan.export.shapes import ShapeSpec
 from pngan.export.tensorrt_export import export_tensorrt, require_tensorrt
+from pngan.generate import input_sigma
+from pngan.models import spec
 from pngan.models.weights import sha256
 
 ONNX_PACKAGES = ("onnx", "onnxruntime", "onnxscript", "onnxslim")
@@ -110,6 +112,8 @@ def export(net: nn.Module, target: str, out: str | os.PathLike, *, precision: st
             "layout": "NCHW RGB float32", "dynamic_dims": shapes.dynamic_dims,
             "weights_sha256": sha256(weights) if weights else None, "target": target, "precision": precision,
             **shapes.summary()}
+    if spec(name).kind == "generator":  # its input is clean + input_sigma/255 * N(0, 1): needed to deploy it
+        info["input_sigma"] = input_sigma(net)
     versions = tool_versions(*t.packages)
     make_dir(out)
     try:
@@ -123,7 +127,7 @@ def export(net: nn.Module, target: str, out: str | os.PathLike, *, precision: st
         write_manifest(staging, {**info, **fields, "weights": str(weights) if weights else None,
                                  "calibration": calibration.summary() if calibration else None,
                                  "versions": versions})
-        _swap_in(staging, final)
+        replace_dir(staging, final)
     except BaseException as e:
         shutil.rmtree(staging, ignore_errors=True)
         if isinstance(e, OSError) and not isinstance(e, PnganError):
@@ -132,17 +136,6 @@ def export(net: nn.Module, target: str, out: str | os.PathLike, *, precision: st
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return final
-
-
-def _swap_in(staging: Path, final: Path) -> None:
-    """Move the finished ``staging`` folder to ``final``; an old ``final`` is replaced only after that."""
-    if not final.exists():
-        os.replace(staging, final)
-        return
-    old = final.with_name(f".{final.name}.old-{os.getpid()}")
-    os.replace(final, old)  # a kill here leaves the old artifact complete under a hidden name
-    os.replace(staging, final)
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def available(target: str, precision: str) -> str | None:

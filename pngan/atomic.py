@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Iterator
@@ -66,6 +67,21 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
         if isinstance(e, OSError) and not isinstance(e, WriteError):
             raise _write_error(target, e) from None
         raise
+
+
+def replace_dir(staging: str | os.PathLike, final: str | os.PathLike) -> None:
+    """Move a finished ``staging`` folder to ``final`` (same parent); an old ``final`` goes only after that.
+
+    A kill between the two renames leaves the old folder complete under a hidden name.
+    """
+    staging, final = Path(staging), Path(final)
+    if not final.exists():
+        os.replace(staging, final)
+        return
+    old = final.with_name(f".{final.name}.old-{os.getpid()}")
+    os.replace(final, old)
+    os.replace(staging, final)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def write_bytes(path: str | os.PathLike, data: bytes) -> None:

@@ -455,3 +455,51 @@ def test_serve_refuses_a_busy_port(tmp_path):
             make_server(tmp_path, port=first.server_address[1], quiet=True)
     finally:
         first.server_close()
+
+
+def test_build_from_given_export_artifacts(tmp_path, export_tiny_dncnn):
+    """--artifacts: pngan-export ONNX folders go into models.json as they are; other targets are skipped."""
+    import json
+
+    from pngan.export import export
+    from pngan.models import load_model
+    from pngan.models.shipped import default_weights
+
+    _, _, arts = export_tiny_dncnn(tmp_path / "d", targets=("onnx",))
+    gen_w = default_weights("smnet-s")
+    gen = export(load_model("smnet-s", gen_w), "onnx", tmp_path / "g", weights=gen_w)
+    assert json.loads((gen / "manifest.json").read_text())["input_sigma"] == 3.0  # recorded by pngan-export
+    (tmp_path / "d" / "arts" / "openvino-fp32").mkdir()
+    (tmp_path / "d" / "arts" / "openvino-fp32" / "model.xml").write_text("<?xml version='1.0'?><net/>")
+    (tmp_path / "d" / "arts" / "openvino-fp32" / "manifest.json").write_text(json.dumps(
+        {"model": "dncnn", "target": "openvino", "precision": "fp32", "artifact": "model.xml"}))
+    with pytest.warns(UserWarning, match="openvino-fp32: target openvino, but the browser runs ONNX"):
+        out = build_app(tmp_path / "app", web_dir=fake_web_dir(tmp_path / "web"),
+                        artifacts=[tmp_path / "d" / "arts", gen, arts["onnx"]], echo=lambda _: None)
+    models = json.loads((out / "models" / "models.json").read_text())["models"]
+    assert [m["id"] for m in models] == ["dncnn-fp32", "smnet-s-fp32", "dncnn-fp32-2"]
+    assert [m["input_sigma"] for m in models] == [None, 3.0, None]
+    assert [(m["tile"], m["overlap"]) for m in models] == [(256, 32), (512, 64), (256, 32)]
+    assert (out / "models" / "dncnn-fp32.onnx").read_bytes() == (arts["onnx"] / "model.onnx").read_bytes()
+    assert all("weights" not in m["manifest"] for m in models)  # no paths of the building machine
+
+
+@pytest.mark.parametrize("case", ["openvino-folder", "nothing-onnx", "no-build"])
+def test_build_from_artifacts_errors(case, tmp_path):
+    from click.testing import CliRunner
+
+    from pngan.cli import main
+
+    folder = tmp_path / "ov"
+    folder.mkdir()
+    (folder / "model.xml").write_text("<?xml version='1.0'?><net/>")
+    (folder / "manifest.json").write_text('{"model": "dncnn", "target": "openvino", "precision": "fp32", '
+                                          '"artifact": "model.xml"}')
+    args = {"openvino-folder": ["--build", tmp_path / "app", "--artifacts", folder],
+            "nothing-onnx": ["--build", tmp_path / "app", "--artifacts", tmp_path],
+            "no-build": ["--serve", tmp_path, "--artifacts", folder]}[case]
+    message = {"openvino-folder": "target openvino, but the browser runs ONNX",
+               "nothing-onnx": "no ONNX artifact folders under", "no-build": "--artifacts needs --build"}[case]
+    res = CliRunner().invoke(main, ["app", "--web-dir", fake_web_dir(tmp_path / "web"), *map(str, args)])
+    assert res.exit_code == 1 and message in res.output and "Traceback" not in res.output, res.output
+    assert not (tmp_path / "app").exists()

@@ -18,20 +18,17 @@ import tempfile
 import warnings
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import click
 
+from pngan.atomic import make_dir, replace_dir
 from pngan.cli.errors import run_cli
-from pngan.errors import PnganError
+from pngan.errors import PnganError, PnganWarning, WriteError
 
-# (id, registered model, precision, default tile, overlap); tile 512 for the generator:
-# its global pooling sees tile statistics, larger tiles stay closer to the whole image.
-APP_MODELS = (
-    ("dncnn-fp32", "dncnn", "fp32", 256, 32),
-    ("dncnn-int8", "dncnn", "int8", 256, 32),
-    ("smnet-s-fp32", "smnet-s", "fp32", 512, 64),
-)
+# (app id, registered model, precision) built by default. Tiles per kind (TILES): 512 for the
+# generator, whose global pooling sees tile statistics; larger tiles stay closer to the whole image.
+APP_MODELS = (("dncnn-fp32", "dncnn", "fp32"), ("dncnn-int8", "dncnn", "int8"), ("smnet-s-fp32", "smnet-s", "fp32"))
 PAGE_SUFFIXES = (".html", ".css", ".js")
 # onnxruntime-web's ESM build with the WASM and WebGPU (JSEP) backends, and its runtime.
 ORT_FILES = ("ort.min.mjs", "ort-wasm-simd-threaded.jsep.mjs", "ort-wasm-simd-threaded.jsep.wasm")
@@ -64,40 +61,100 @@ def _ort_version(web_dir: Path) -> str:
         return "unknown"
 
 
-def _export_one(model: str, precision: str, scratch: Path) -> tuple[Path, dict[str, Any], dict[str, Any]]:
-    """Export ``model`` to ONNX at ``precision``; returns the .onnx path, its manifest, the weights metadata."""
+TILES = {"denoiser": (256, 32), "generator": (512, 64)}
+
+
+def _export_shipped(scratch: Path, echo: Callable[[str], None]) -> list[tuple[str, Path]]:
+    """Export the shipped models of ``APP_MODELS`` to ONNX; returns ``(app id, artifact folder)``."""
     from pngan.export.exporter import export
     from pngan.models import default_weights, load_model
+
+    out = []
+    for app_id, model, precision in APP_MODELS:
+        echo(f"exporting {model} ({precision})")
+        weights = default_weights(model)
+        out.append((app_id, export(load_model(model, weights), "onnx", scratch / app_id, precision=precision,
+                                   weights=weights)))
+    return out
+
+
+def _given_artifacts(roots: Sequence[Path]) -> list[tuple[str, Path]]:
+    """``pngan-export`` ONNX artifact folders under ``roots``, with unique app ids."""
+    from pngan.export.manifest import read_manifest
+    from pngan.runtimes.parity import find_artifacts
+
+    out, seen = [], set()
+    for root in roots:
+        for folder in find_artifacts(root):
+            m = read_manifest(folder)
+            if m["target"] != "onnx":
+                why = f"{folder}: target {m['target']}, but the browser runs ONNX (pngan-export --target onnx)"
+                if folder == root:
+                    raise PnganError(why)
+                warnings.warn(f"{why}: skipped", PnganWarning, stacklevel=2)
+                continue
+            app_id = base = f"{m['model']}-{m['precision']}"
+            k = 2
+            while app_id in seen:
+                app_id, k = f"{base}-{k}", k + 1
+            seen.add(app_id)
+            out.append((app_id, folder))
+    if not out:
+        raise PnganError(f"no ONNX artifact folders under {', '.join(map(str, roots))}")
+    return out
+
+
+def _input_sigma(manifest: dict[str, Any], folder: Path) -> float:
+    """A generator's input noise level: from its manifest, else its weights' metadata, else the default."""
+    from pngan.generate import DEFAULT_INPUT_SIGMA
     from pngan.models.weights import read_metadata
 
-    weights = default_weights(model)
-    folder = export(load_model(model, weights), "onnx", scratch / f"{model}-{precision}", precision=precision,
-                    weights=weights)
-    manifest = json.loads((folder / "manifest.json").read_text())
-    return folder / manifest["artifact"], manifest, read_metadata(weights)
+    if manifest.get("input_sigma") is not None:
+        return float(manifest["input_sigma"])
+    w = manifest.get("weights")
+    if w and Path(w).suffix == ".safetensors" and Path(w).is_file():
+        return float(read_metadata(w).get("input_sigma", DEFAULT_INPUT_SIGMA))
+    warnings.warn(f"{folder}: manifest records no input_sigma; the page uses {DEFAULT_INPUT_SIGMA}",
+                  PnganWarning, stacklevel=2)
+    return DEFAULT_INPUT_SIGMA
+
+
+def _entry(app_id: str, folder: Path, models_dir: Path) -> dict[str, Any]:
+    """Copy one ONNX artifact into ``models_dir`` and describe it for ``models.json``."""
+    from pngan.export.manifest import read_manifest
+    from pngan.export.onnx_export import INPUT_NAME, OUTPUT_NAME
+    from pngan.models import spec
+
+    manifest = read_manifest(folder)
+    model, precision = manifest["model"], manifest["precision"]
+    kind = spec(model).kind
+    target = models_dir / f"{app_id}.onnx"
+    shutil.copy2(folder / manifest["artifact"], target)
+    tile, overlap = TILES.get(kind, TILES["denoiser"])
+    return {"id": app_id, "label": f"{model} {kind} ({precision.upper()})", "model": model, "kind": kind,
+            "precision": precision, "file": f"models/{target.name}", "input_name": INPUT_NAME,
+            "output_name": OUTPUT_NAME, "size_bytes": target.stat().st_size,
+            "input_sigma": _input_sigma(manifest, folder) if kind == "generator" else None,
+            "tile": tile, "overlap": overlap,
+            "manifest": {k: v for k, v in manifest.items() if k != "weights"}}  # a path on the building machine
 
 
 def build_app(out: str | os.PathLike, *, web_dir: str | os.PathLike | None = None, force: bool = False,
-              echo: Callable[[str], None] = click.echo) -> Path:
-    """Write the page, onnxruntime-web and the exported models to ``out``; returns ``out``.
+              artifacts: Sequence[str | os.PathLike] = (), echo: Callable[[str], None] = click.echo) -> Path:
+    """Write the page, onnxruntime-web and the models to ``out``; returns ``out``.
 
+    The models are ``pngan-export`` ONNX artifact folders found under ``artifacts``, or,
+    without them, fresh exports of the shipped DnCNN (FP32, INT8) and SMNet-s (FP32).
     Everything is built in a temp folder beside ``out`` and renamed at the end, so a
     failure leaves nothing half-written; an existing ``out`` is kept unless ``force``.
     """
-    from pngan.export.onnx_export import INPUT_NAME, OUTPUT_NAME
-    from pngan.generate import DEFAULT_INPUT_SIGMA
-    from pngan.models import spec
-
     out = Path(out)
     web = Path(web_dir) if web_dir is not None else default_web_dir()
     dist = _check_web_dir(web)
     if out.exists() and not force:
         raise PnganError(f"{out} exists; pass --force to replace it")
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    except OSError as e:
-        raise PnganError(f"{out}: cannot write ({e.strerror or e})") from None
+    given = _given_artifacts([Path(a) for a in artifacts]) if artifacts else None
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=make_dir(out.parent)))
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(staging, 0o777 & ~umask)  # mkdtemp's 0700 would hide the page from other users' servers
@@ -110,44 +167,20 @@ def build_app(out: str | os.PathLike, *, web_dir: str | os.PathLike | None = Non
             shutil.copy2(dist / f, staging / "ort" / f)
         models_dir = staging / "models"
         models_dir.mkdir()
-        entries = []
         scratch = Path(tempfile.mkdtemp(prefix=".export.", dir=staging))
         try:
-            for app_id, model, precision, tile, overlap in APP_MODELS:
-                echo(f"exporting {model} ({precision})")
-                onnx_path, manifest, meta = _export_one(model, precision, scratch)
-                shutil.copy2(onnx_path, models_dir / f"{app_id}.onnx")
-                kind = spec(model).kind
-                manifest.pop("weights", None)  # a path on the building machine
-                entries.append({
-                    "id": app_id, "label": f"{model} {kind} ({precision.upper()})", "model": model, "kind": kind,
-                    "precision": precision, "file": f"models/{app_id}.onnx", "input_name": INPUT_NAME,
-                    "output_name": OUTPUT_NAME, "size_bytes": (models_dir / f"{app_id}.onnx").stat().st_size,
-                    "input_sigma": float(meta.get("input_sigma", DEFAULT_INPUT_SIGMA)) if kind == "generator" else None,
-                    "tile": tile, "overlap": overlap, "manifest": manifest,
-                })
+            entries = [_entry(app_id, folder, models_dir) for app_id, folder in (given or _export_shipped(scratch, echo))]
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
         catalog = {"format_version": 1, "onnxruntime_web": _ort_version(web), "models": entries}
         (models_dir / "models.json").write_text(json.dumps(catalog, indent=2) + "\n")
-        _swap_in(staging, out)
+        replace_dir(staging, out)
     except BaseException as e:
         shutil.rmtree(staging, ignore_errors=True)
-        if isinstance(e, OSError):
-            raise PnganError(f"{out}: cannot write ({e.strerror or e})") from None
+        if isinstance(e, OSError) and not isinstance(e, PnganError):
+            raise WriteError(f"{out}: cannot write ({e.strerror or e})") from None
         raise
     return out
-
-
-def _swap_in(staging: Path, final: Path) -> None:
-    """Move the finished ``staging`` folder to ``final``; an old ``final`` is removed only after that."""
-    if not final.exists():
-        os.replace(staging, final)
-        return
-    old = final.with_name(f".{final.name}.old-{os.getpid()}")
-    os.replace(final, old)
-    os.replace(staging, final)
-    shutil.rmtree(old, ignore_errors=True)
 
 
 class AppHandler(SimpleHTTPRequestHandler):
@@ -195,20 +228,25 @@ def make_server(directory: str | os.PathLike, host: str = "127.0.0.1", port: int
               help="0 picks a free port.")
 @click.option("--web-dir", type=click.Path(path_type=Path), default=None,
               help="Page sources with node_modules (default: examples/web of this source checkout).")
+@click.option("--artifacts", "artifacts", type=click.Path(path_type=Path), multiple=True,
+              help="--build with these pngan-export ONNX artifact folders (or folders holding them) instead of "
+                   "exporting the shipped models; repeatable.")
 @click.option("--force", is_flag=True, help="Replace an existing --build folder.")
 def app(build_dir: Path | None, serve_dir: str | None, host: str, port: int, web_dir: Path | None,
-        force: bool) -> None:
+        artifacts: tuple[Path, ...], force: bool) -> None:
     """Browser reference app: onnxruntime-web runs the exported denoiser and noise generator."""
 
     def job() -> None:
         if build_dir is None and serve_dir is None:
             raise PnganError("nothing to do: pass --build OUT and/or --serve [DIR]")
+        if artifacts and build_dir is None:
+            raise PnganError("--artifacts needs --build OUT")
         if serve_dir == "" and build_dir is None:
             raise PnganError("--serve needs a folder (or --build OUT to serve the build)")
         if build_dir is not None:
             with warnings.catch_warnings():
                 warnings.simplefilter("always")
-                click.echo(f"wrote {build_app(build_dir, web_dir=web_dir, force=force)}")
+                click.echo(f"wrote {build_app(build_dir, web_dir=web_dir, force=force, artifacts=artifacts)}")
         if serve_dir is not None:
             folder = Path(serve_dir) if serve_dir else build_dir
             server = make_server(folder, host, port)
