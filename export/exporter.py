@@ -14,7 +14,7 @@ import torch.nn as nn
 
 from pngan.calibration import CalibrationSource
 from pngan.calibration.source import DEFAULT_SAMPLES
-from pngan.atomic import make_dir, replace_dir
+from pngan.atomic import atomic_dir, make_dir
 from pngan.errors import BackendMissingError, PnganError, PnganWarning, WriteError
 from pngan.export.coreml_export import export_coreml, require_coreml
 from pngan.export.job import ExportJob
@@ -115,24 +115,18 @@ def export(net: nn.Module, target: str, out: str | os.PathLike, *, precision: st
     if spec(name).kind == "generator":  # its input is clean + input_sigma/255 * N(0, 1): needed to deploy it
         info["input_sigma"] = input_sigma(net)
     versions = tool_versions(*t.packages)
-    make_dir(out)
     try:
-        staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=out))
-        scratch = Path(tempfile.mkdtemp(prefix=f".{final.name}.scratch.", dir=out))
+        scratch = Path(tempfile.mkdtemp(prefix=f".{final.name}.scratch.", dir=make_dir(out)))
     except OSError as e:
         raise WriteError(f"{out}: cannot write ({e.strerror or e})") from None
     try:
-        job = ExportJob(precision, shapes, calibration, max_accuracy_drop, {**info, "versions": versions}, scratch)
-        fields = t.fn(net.eval(), staging, job)
-        write_manifest(staging, {**info, **fields, "weights": str(weights) if weights else None,
-                                 "calibration": calibration.summary() if calibration else None,
-                                 "versions": versions})
-        replace_dir(staging, final)
-    except BaseException as e:
-        shutil.rmtree(staging, ignore_errors=True)
-        if isinstance(e, OSError) and not isinstance(e, PnganError):
-            raise WriteError(f"{final}: cannot write ({e.strerror or e})") from None
-        raise
+        with atomic_dir(final) as staging:
+            job = ExportJob(precision, shapes, calibration, max_accuracy_drop, {**info, "versions": versions},
+                            scratch)
+            fields = t.fn(net.eval(), staging, job)
+            write_manifest(staging, {**info, **fields, "weights": str(weights) if weights else None,
+                                     "calibration": calibration.summary() if calibration else None,
+                                     "versions": versions})
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return final

@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
-from pngan.errors import WriteError
+from pngan.errors import PnganError, WriteError
 
 
 def _umask() -> int:
@@ -82,6 +82,29 @@ def replace_dir(staging: str | os.PathLike, final: str | os.PathLike) -> None:
     os.replace(final, old)
     os.replace(staging, final)
     shutil.rmtree(old, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def atomic_dir(final: str | os.PathLike) -> Iterator[Path]:
+    """Yield an empty folder beside ``final`` to fill; on success it replaces ``final`` (``replace_dir``).
+
+    On any exception the folder is removed and ``final`` is left as it was; an
+    ``OSError`` is raised as ``WriteError`` naming ``final``.
+    """
+    final = Path(final)
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=make_dir(final.parent)))
+        os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes 0700 folders; use the usual mode
+    except OSError as e:
+        raise _write_error(final, e) from None
+    try:
+        yield staging
+        replace_dir(staging, final)
+    except BaseException as e:
+        shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(e, OSError) and not isinstance(e, PnganError):
+            raise _write_error(final, e) from None
+        raise
 
 
 def write_bytes(path: str | os.PathLike, data: bytes) -> None:

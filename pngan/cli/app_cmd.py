@@ -22,9 +22,9 @@ from typing import Any, Callable, Sequence
 
 import click
 
-from pngan.atomic import make_dir, replace_dir
+from pngan.atomic import atomic_dir
 from pngan.cli.errors import run_cli
-from pngan.errors import PnganError, PnganWarning, WriteError
+from pngan.errors import PnganError, PnganWarning
 
 # (app id, registered model, precision) built by default. Tiles per kind (TILES): 512 for the
 # generator, whose global pooling sees tile statistics; larger tiles stay closer to the whole image.
@@ -154,11 +154,7 @@ def build_app(out: str | os.PathLike, *, web_dir: str | os.PathLike | None = Non
     if out.exists() and not force:
         raise PnganError(f"{out} exists; pass --force to replace it")
     given = _given_artifacts([Path(a) for a in artifacts]) if artifacts else None
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=make_dir(out.parent)))
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(staging, 0o777 & ~umask)  # mkdtemp's 0700 would hide the page from other users' servers
-    try:
+    with atomic_dir(out) as staging:
         for f in sorted(web.iterdir()):
             if f.is_file() and f.suffix in PAGE_SUFFIXES:
                 shutil.copy2(f, staging / f.name)
@@ -169,17 +165,12 @@ def build_app(out: str | os.PathLike, *, web_dir: str | os.PathLike | None = Non
         models_dir.mkdir()
         scratch = Path(tempfile.mkdtemp(prefix=".export.", dir=staging))
         try:
-            entries = [_entry(app_id, folder, models_dir) for app_id, folder in (given or _export_shipped(scratch, echo))]
+            entries = [_entry(app_id, folder, models_dir)
+                       for app_id, folder in (given or _export_shipped(scratch, echo))]
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
         catalog = {"format_version": 1, "onnxruntime_web": _ort_version(web), "models": entries}
         (models_dir / "models.json").write_text(json.dumps(catalog, indent=2) + "\n")
-        replace_dir(staging, out)
-    except BaseException as e:
-        shutil.rmtree(staging, ignore_errors=True)
-        if isinstance(e, OSError) and not isinstance(e, PnganError):
-            raise WriteError(f"{out}: cannot write ({e.strerror or e})") from None
-        raise
     return out
 
 
