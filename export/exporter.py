@@ -115,8 +115,9 @@ def export(net: nn.Module, target: str, out: str | os.PathLike, *, precision: st
     if spec(name).kind == "generator":  # its input is clean + input_sigma/255 * N(0, 1): needed to deploy it
         info["input_sigma"] = input_sigma(net)
     versions = tool_versions(*t.packages)
+    make_dir(out)
     try:
-        scratch = Path(tempfile.mkdtemp(prefix=f".{final.name}.scratch.", dir=make_dir(out)))
+        scratch = Path(tempfile.mkdtemp(prefix=f".{final.name}.scratch.", dir=out))
     except OSError as e:
         raise WriteError(f"{out}: cannot write ({e.strerror or e})") from None
     try:

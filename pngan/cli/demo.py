@@ -27,7 +27,7 @@ def demo(out: Path, sample: str, noise: str, seed: int) -> None:
 def run_demo(out: Path, sample: str = "coffee", seed: int = 0, noise: str = "generator") -> dict[str, float]:
     """Run the demo; returns the printed numbers."""
     import numpy as np
-    from tqdm import tqdm
+    from pngan.progress import progress
 
     from pngan.export import export
     from pngan.generate import generate
@@ -39,7 +39,7 @@ def run_demo(out: Path, sample: str = "coffee", seed: int = 0, noise: str = "gen
     from pngan.samples import SAMPLE_READ, SAMPLE_SHOT, noisy_sample, sample_image
     from pngan.timing import measure_latency
 
-    steps = tqdm(total=5, desc="demo", unit="step", leave=False)
+    steps = progress(total=5, desc="demo", unit="step", leave=False)
     clean = sample_image(sample)
     if noise == "generator":
         gen_weights = default_weights(GENERATOR)

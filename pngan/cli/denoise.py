@@ -56,7 +56,7 @@ def run_denoise(method: str, input_dir: Path, result_dir: Path, weights: Path | 
     import io
     import time
 
-    from tqdm import tqdm
+    from pngan.progress import progress
 
     from pngan.cli.batch import raise_if_failed
     from pngan.data import LAYOUTS, find_pairs
@@ -83,7 +83,7 @@ def run_denoise(method: str, input_dir: Path, result_dir: Path, weights: Path | 
     make_dir(result_dir)
     rows, failed, skipped, written = [], [], 0, 0
     t0 = time.perf_counter()
-    for ident, noisy_path, clean_path in tqdm(items, desc=f"denoise {method}", unit="img", leave=False):
+    for ident, noisy_path, clean_path in progress(items, desc=f"denoise {method}", unit="img", leave=False):
         done = _existing(result_dir, ident, clean_path is not None) if skip_existing else None
         if done is not None:
             skipped += 1

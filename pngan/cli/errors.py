@@ -9,6 +9,7 @@ from typing import Callable
 import click
 
 from pngan.errors import PnganError, PnganWarning
+from pngan.progress import close_progress_bars
 
 _default_showwarning = warnings.showwarning
 
@@ -26,8 +27,10 @@ def run_cli(job: Callable[[], None]) -> None:
     try:
         job()
     except PnganError as e:
+        close_progress_bars()
         click.echo(f"error: {e}", err=True)
         sys.exit(1)
     except KeyboardInterrupt:
+        close_progress_bars()
         click.echo("error: interrupted", err=True)
         sys.exit(130)

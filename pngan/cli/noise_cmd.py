@@ -39,7 +39,7 @@ def _rng(seed: int, name: str, sigma: float):
 
 def run_noise(model: str, sigmas: list[float], input_dir: Path, result_dir: Path, seed: int = 0) -> list[Path]:
     """Generate the folders; returns them."""
-    from tqdm import tqdm
+    from pngan.progress import progress
 
     from pngan.cli.batch import each_readable, raise_if_failed
     from pngan.errors import PnganError
@@ -60,7 +60,7 @@ def run_noise(model: str, sigmas: list[float], input_dir: Path, result_dir: Path
     files = list_images(input_dir)
     failed: list[str] = []
     for folder, kw, s in jobs:
-        for f, img in each_readable(tqdm(files, desc=folder, unit="img", leave=False), failed):
+        for f, img in each_readable(progress(files, desc=folder, unit="img", leave=False), failed):
             write_image(result_dir / folder / f"{f.stem}.png", fn(img, _rng(seed, f.name, s), **kw))
         click.echo(f"wrote {result_dir / folder}")
     raise_if_failed(failed, len(files) * len(jobs))

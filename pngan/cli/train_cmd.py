@@ -50,7 +50,7 @@ def generate(weights: Path | None, input_dir: Path, result_dir: Path, seed: int,
     """Generate realistic noisy images from clean ones with a trained generator (seeded)."""
 
     def job() -> None:
-        from tqdm import tqdm
+        from pngan.progress import progress
 
         from pngan.cli.batch import each_readable, raise_if_failed
         from pngan.errors import PnganError
@@ -66,7 +66,7 @@ def generate(weights: Path | None, input_dir: Path, result_dir: Path, seed: int,
                              f"generator (generators: {', '.join(n for n in names() if spec(n).kind == 'generator')})")
         files = list_images(input_dir)
         failed: list[str] = []
-        for f, clean in each_readable(tqdm(files, desc="generate", unit="img", leave=False), failed):
+        for f, clean in each_readable(progress(files, desc="generate", unit="img", leave=False), failed):
             for k in range(samples):
                 name = f"{f.stem}.png" if samples == 1 else f"{f.stem}_{k}.png"
                 write_image(result_dir / name, sample(model, clean, seed=seed + k, device=device))

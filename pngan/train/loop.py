@@ -74,9 +74,9 @@ def train(stage_name: str, cfg: TrainConfig, resume: bool = False, export_weight
                              cfg.data.pin_memory and session.device.type == "cuda")
         bar = None
         if progress and session.is_main:
-            from tqdm import tqdm
+            from pngan.progress import progress as progress_bar
 
-            bar = tqdm(total=steps, initial=start, desc=f"train {stage_name}", unit="step", dynamic_ncols=True)
+            bar = progress_bar(total=steps, initial=start, desc=f"train {stage_name}", unit="step", dynamic_ncols=True)
         die_at = int(os.environ.get("PNGAN_TEST_SIGKILL_AT_STEP", "-1"))  # tests: a real SIGKILL mid-step
         done = start
         try:

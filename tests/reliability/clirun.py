@@ -59,6 +59,8 @@ def assert_refused(o: Outcome, *needles: str) -> None:
     assert o.code not in (0, None), f"exit {o.code}; stderr: {o.err}"
     assert "Traceback" not in o.err + o.out, o.err
     assert o.errors, f"no 'error:' line in stderr: {o.err!r}"
+    other = [ln for ln in o.err.splitlines() if ln.strip() and not ln.startswith(("error:", "warning:"))]
+    assert not other, f"stderr lines that are neither 'error:' nor 'warning:': {other}"
     for n in needles:
         assert any(n in ln for ln in o.errors), f"{n!r} not in the error lines {o.errors}"
 

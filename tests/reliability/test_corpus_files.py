@@ -118,7 +118,7 @@ def read_only(folder: Path):
         subprocess.run(["chattr", "-i", str(folder)], check=True)
 
 
-@pytest.mark.parametrize("command", ["denoise", "noise", "generate", "export"])
+@pytest.mark.parametrize("command", ["denoise", "noise", "generate", "export", "demo"])
 def test_read_only_output_folder(command, tmp_path):
     d = _flat(tmp_path / "in")
     out = tmp_path / "out"
@@ -131,9 +131,12 @@ def test_read_only_output_folder(command, tmp_path):
     with read_only(out):
         if command == "export":
             o = pngan_export("--model", "dncnn", "--out", out)
+        elif command == "demo":
+            o = pngan("demo", "--out", out)
         else:
             o = FOLDER_COMMANDS[command](d, out if command != "noise" else out.parent)
         assert_refused(o, str(out), "cannot write")
+        assert all(ln.count("cannot write") == 1 for ln in o.errors), o.errors  # said once, not nested
         assert sorted(p.name for p in out.iterdir()) == ["earlier.png"]
         assert (out / "earlier.png").read_bytes() == b"finished work"
 
