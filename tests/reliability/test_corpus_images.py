@@ -119,3 +119,21 @@ def test_export_calibration_folder_with_a_bad_image(case: ImageCase, tmp_path):
                      "--out", tmp_path / "art")
     assert_refused(o, case.filename, "calibration folder")
     assert not (tmp_path / "art" / "onnx-int8").exists()
+
+
+TRAIN_TINY = ["model.generator_config={n_feat=8}", "model.discriminator_config={n_feat=8, depth=2}", "data.patch=16",
+              "data.batch=2", "optim.steps=1", "run.val_every=0", "run.image_every=0", "--no-progress"]
+
+
+@pytest.mark.parametrize("case", BAD + [pytest.param(c, id=c.name) for c in IMAGE_CASES
+                                        if c.name in ("one-pixel", "three-by-five")])
+def test_train_refuses_unusable_training_images(case: ImageCase, tmp_path):
+    """A training set with an unreadable image, or one smaller than the patch, stops before step 1."""
+    root = tmp_path / "pairs"
+    good_image(root / "input" / "a.png", 32, 32)
+    good_image(root / "groundtruth" / "a.png", 32, 32, seed=6)
+    case.make(root / "input" / f"b{Path(case.filename).suffix}")
+    good_image(root / "groundtruth" / "b.png", *(case.shape or (32, 32)))
+    o = pngan("train", "pngan", f"data.train_dir={root}", f"run.out_dir={tmp_path / 'run'}", *TRAIN_TINY)
+    assert_refused(o, "smaller than patch 16" if case.expect == "ok" else f"b{Path(case.filename).suffix}")
+    assert not (tmp_path / "run" / "checkpoints" / "last.pt").exists()
