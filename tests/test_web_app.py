@@ -25,6 +25,10 @@ CHROMIUM = Path("/usr/bin/chromium")
 ASSET = Path(__file__).resolve().parent.parent / "pngan" / "assets" / "coffee.png"
 LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+# A second browser for WebGPU: the GPU process on, WebGPU through Chromium's bundled SwiftShader (Vulkan on the
+# CPU; Debian's chromium ships libvk_swiftshader.so). SwiftShader, not a real GPU, so results match across machines.
+WEBGPU_FLAGS = ["--enable-unsafe-webgpu", "--enable-unsafe-swiftshader", "--use-webgpu-adapter=swiftshader"]
+WEBGPU_ARGS = [a for a in LAUNCH_ARGS if a != "--disable-gpu"] + WEBGPU_FLAGS
 FINISHED = "['done', 'error', 'cancelled'].includes(document.getElementById('status').dataset.state)"
 # The float result (before 8-bit display), as base64 bytes: JSON arrays of 200k floats are slow.
 READ_RESULT = """() => {
@@ -116,6 +120,42 @@ def browser(tmp_path_factory):
 @pytest.fixture
 def page(browser, url):
     p = browser.new_page()
+    p.errors = []
+    p.on("pageerror", lambda e: p.errors.append(str(e)))
+    yield p
+    p.close()
+
+
+ADAPTER_INFO = """async () => { if (!navigator.gpu) return "navigator.gpu is missing";
+  const a = await navigator.gpu.requestAdapter(); if (!a) return "navigator.gpu.requestAdapter() gave null";
+  return { vendor: a.info.vendor, architecture: a.info.architecture, fallback: a.info.isFallbackAdapter }; }"""
+
+
+@pytest.fixture(scope="module")
+def gpu_browser(tmp_path_factory, url):
+    """Chromium with WebGPU (WEBGPU_ARGS) and its adapter's info; skips where it gives no adapter."""
+    if why := browser_missing():
+        pytest.skip(why)
+    with sync_api.sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            str(tmp_path_factory.mktemp("chromium-webgpu-profile")), executable_path=str(CHROMIUM), headless=True,
+            args=WEBGPU_ARGS, viewport={"width": 1280, "height": 800})
+        try:
+            probe = context.new_page()
+            probe.goto(url)  # a secure context (127.0.0.1): navigator.gpu is only there
+            info = probe.evaluate(ADAPTER_INFO)
+            probe.close()
+            if isinstance(info, str):
+                pytest.skip(f"no WebGPU in headless {CHROMIUM} with {' '.join(WEBGPU_FLAGS)}: {info}")
+            context.adapter = info
+            yield context
+        finally:
+            context.close()
+
+
+@pytest.fixture
+def gpu_page(gpu_browser, url):
+    p = gpu_browser.new_page()
     p.errors = []
     p.on("pageerror", lambda e: p.errors.append(str(e)))
     yield p
@@ -217,6 +257,61 @@ def test_denoiser_fp32_matches_python_ort(page, url, app_dir, images, artifacts)
     assert whole >= 50 and tiled_db >= 50
     assert gain > 1
     assert not page.errors
+
+
+def test_denoiser_fp32_on_webgpu_matches_python_ort(gpu_page, gpu_browser, url, app_dir, images, artifacts):
+    """The WebGPU backend (SwiftShader here) vs Python ORT, and that the page says which backend really ran.
+
+    A 64 x 96 crop of the parity test's input in two 64 x 64 tiles: SwiftShader on the CPU takes ~20 s for the
+    whole 256 x 256 photo.
+    """
+    from pngan.runtimes.tiling import tiled
+
+    page = gpu_page
+    crop = np.ascontiguousarray(images["noisy"][:64, :96])
+    x = np.ascontiguousarray(images["noisy_x"][..., :64, :96])
+    open_app(page, url)
+    assert page.eval_on_selector_all("#backend option", "os => os.map((o) => o.value)") == ["wasm", "webgpu"]
+    assert page.input_value("#backend") == "webgpu"  # the default where there is an adapter
+    page.fill("#tile", "64")
+    page.fill("#overlap", "16")
+    assert pick(page, "crop.png", png(crop)) == "done", page.inner_text("#status")
+    g = result(page)
+    # Ran on WebGPU (its output came back from a GPU buffer), not a silent fall-back to WASM.
+    assert (g["backend"], g["requestedBackend"], g["tiles"]) == ("webgpu", "webgpu", 2)
+    name = f"{gpu_browser.adapter['vendor']} {gpu_browser.adapter['architecture']}".strip()
+    assert g["gpu"] == name
+    gpu_time = page.inner_text("#time")
+    assert re.fullmatch(rf"inference \d+ ms \(2 tiles, WebGPU, {name}\); total \d+ ms", gpu_time), gpu_time
+    np.testing.assert_array_equal(g["input"], x)
+    ref = tiled(lambda t: ort_run(app_dir, "dncnn-fp32", t), x, tile=64, overlap=16)
+    db = psnr(g["output"], ref)
+    page.screenshot(path=str(artifacts / "denoise-fp32-webgpu.png"), full_page=True)
+    # The same on WASM in the same page, for the timing and the backend it reports.
+    page.select_option("#backend", "wasm")
+    assert rerun(page) == "done", page.inner_text("#status")
+    w = result(page)
+    assert (w["backend"], w["requestedBackend"], w["gpu"]) == ("wasm", "wasm", "")
+    print(f"\nFP32 WebGPU ({gpu_browser.adapter}) vs Python ORT, 64x96 in 2 tiles: {db:.1f} dB (WASM on the page: "
+          f"{psnr(w['output'], ref):.1f} dB); page: WebGPU {gpu_time!r}, WASM {page.inner_text('#time')!r}")
+    assert db >= 40
+    assert not page.errors
+
+
+def test_webgpu_that_fails_to_start_is_an_error_not_wasm(gpu_page, url, images):
+    """No adapter for onnxruntime-web (after the page offered WebGPU): an error, never WASM labelled WebGPU."""
+    page = gpu_page
+    open_app(page, url)
+    assert page.input_value("#backend") == "webgpu"
+    page.evaluate("navigator.gpu.requestAdapter = async () => null")  # what onnxruntime-web asks when it starts
+    assert pick(page, "crop.png", png(np.ascontiguousarray(images["noisy"][:32, :32]))) == "error"
+    status = page.inner_text("#status")
+    assert "could not load model dncnn-fp32 (models/dncnn-fp32.onnx) on WebGPU (choose the WASM backend" in status
+    assert "Failed to get GPU adapter" in status
+    assert page.evaluate("window.pnganResult") is None
+    page.select_option("#backend", "wasm")  # WASM still works in the same page
+    assert rerun(page) == "done", page.inner_text("#status")
+    assert page.evaluate("window.pnganResult.backend") == "wasm"
 
 
 def test_denoiser_int8_runs_close_to_torch(page, url, images):

@@ -1,6 +1,6 @@
 // PNGAN browser reference app: UI wiring. Results are exposed for tests as window.pnganResult.
 import { clear, decodeImage, draw, drawRegion, toPlanar, UserError } from "./image.js";
-import { createSession, hasWebGpu, loadCatalog, loadOrt, tileRunner } from "./model.js";
+import { createSession, hasWebGpu, loadCatalog, loadOrt, tileRunner, webGpuName } from "./model.js";
 import { normals } from "./rng.js";
 import { Cancelled, checkTiling, runTiled } from "./tiling.js";
 
@@ -94,7 +94,7 @@ async function run() {
     // The result is drawn as it grows: each tile's now-final part, the rest stays clear.
     clear(ui.right, width, height);
     ui["right-caption"].textContent = gen ? `synthesized noisy (seed ${seed})` : "denoised";
-    const timer = { ms: 0 };
+    const timer = { ms: 0, location: null };
     let tiles = 0;
     const t0 = performance.now();
     const output = await runTiled(tileRunner(sess, m, timer), input, height, width, {
@@ -109,11 +109,14 @@ async function run() {
       },
     });
     const wall = performance.now() - t0;
-    const where = backend === "webgpu" ? "WebGPU" : `WASM, ${threads} thread${threads > 1 ? "s" : ""}`;
+    // The backend that ran, from where the output came from (not just the one asked for).
+    const ran = timer.location === "gpu-buffer" ? "webgpu" : "wasm", gpuName = ran === "webgpu" ? webGpuName() : "";
+    const where = ran === "webgpu" ? `WebGPU${gpuName ? `, ${gpuName}` : ""}`
+      : `WASM, ${threads} thread${threads > 1 ? "s" : ""}`;
     ui.time.textContent = `inference ${timer.ms.toFixed(0)} ms (${tiles} tile${tiles > 1 ? "s" : ""}, ${where});`
       + ` total ${wall.toFixed(0)} ms`;
-    window.pnganResult = { model: m.id, kind: m.kind, backend, width, height, seed, tile, overlap, tiles,
-      inferenceMs: timer.ms, totalMs: wall, input, output };
+    window.pnganResult = { model: m.id, kind: m.kind, backend: ran, requestedBackend: backend, gpu: gpuName, width,
+      height, seed, tile, overlap, tiles, inferenceMs: timer.ms, totalMs: wall, input, output };
     ui.right.toBlob((blob) => {
       if (!blob) return;
       URL.revokeObjectURL(ui.download.href);

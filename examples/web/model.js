@@ -57,25 +57,41 @@ export async function createSession(entry, backend) {
   }
   if (!res.ok) throw new UserError(`could not load ${what}: HTTP ${res.status}`);
   const bytes = new Uint8Array(await res.arrayBuffer());
+  const gpu = backend === "webgpu";
   try {
     return await ort.InferenceSession.create(bytes, {
-      executionProviders: backend === "webgpu" ? ["webgpu", "wasm"] : ["wasm"],
+      // WebGPU alone: given ["webgpu", "wasm"], onnxruntime-web drops WebGPU with only a console warning when it
+      // fails to start, and the page would say WebGPU while running on WASM.
+      executionProviders: gpu ? ["webgpu"] : ["wasm"],
+      // The output stays on the GPU (tileRunner reads it back): its location shows which backend ran.
+      ...(gpu && { preferredOutputLocation: "gpu-buffer" }),
       graphOptimizationLevel: "all",
     });
   } catch (e) {
-    throw new UserError(`could not load ${what}: ${String(e.message || e).split("\n")[0]}`);
+    const how = gpu ? " on WebGPU (choose the WASM backend instead)" : "";
+    throw new UserError(`could not load ${what}${how}: ${String(e.message || e).split("\n")[0]}`);
   }
 }
 
-/** `run(tile, h, w) -> Promise<Float32Array>` for one 1 x 3 x h x w tile; adds its time to `timer.ms`. */
+/** The WebGPU adapter onnxruntime-web runs on, as "vendor architecture" (e.g. "google swiftshader"), or "". */
+export function webGpuName() {
+  const info = ort?.env.webgpu.adapter?.info;
+  return info ? [info.vendor, info.architecture].filter(Boolean).join(" ") : "";
+}
+
+/**
+ * `run(tile, h, w) -> Promise<Float32Array>` for one 1 x 3 x h x w tile; adds its time to `timer.ms` and sets
+ * `timer.location` to where the output came from ("gpu-buffer" from WebGPU, "cpu" from WASM).
+ */
 export function tileRunner(session, entry, timer) {
   return async (data, h, w) => {
     const input = new ort.Tensor("float32", data, [1, 3, h, w]);
     const t0 = performance.now();
     const out = await session.run({ [entry.input_name]: input });
-    timer.ms += performance.now() - t0;
     const y = out[entry.output_name];
-    const result = y.location === "cpu" ? y.data : await y.getData();
+    timer.location = y.location;
+    const result = y.location === "cpu" ? y.data : await y.getData(); // WebGPU: waits for the GPU's work
+    timer.ms += performance.now() - t0;
     y.dispose();
     input.dispose();
     return result;
