@@ -106,15 +106,21 @@ def url(app_dir: Path):
 
 
 @pytest.fixture(scope="module")
-def browser(tmp_path_factory):
+def playwright():
+    """One Playwright for the module's browsers (the sync API allows one at a time)."""
     if why := browser_missing():
         pytest.skip(why)
     with sync_api.sync_playwright() as pw:
-        context = pw.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("chromium-profile")), executable_path=str(CHROMIUM), headless=True,
-            args=LAUNCH_ARGS, viewport={"width": 1280, "height": 800})
-        yield context
-        context.close()
+        yield pw
+
+
+@pytest.fixture(scope="module")
+def browser(playwright, tmp_path_factory):
+    context = playwright.chromium.launch_persistent_context(
+        str(tmp_path_factory.mktemp("chromium-profile")), executable_path=str(CHROMIUM), headless=True,
+        args=LAUNCH_ARGS, viewport={"width": 1280, "height": 800})
+    yield context
+    context.close()
 
 
 @pytest.fixture
@@ -132,25 +138,22 @@ ADAPTER_INFO = """async () => { if (!navigator.gpu) return "navigator.gpu is mis
 
 
 @pytest.fixture(scope="module")
-def gpu_browser(tmp_path_factory, url):
+def gpu_browser(playwright, tmp_path_factory, url):
     """Chromium with WebGPU (WEBGPU_ARGS) and its adapter's info; skips where it gives no adapter."""
-    if why := browser_missing():
-        pytest.skip(why)
-    with sync_api.sync_playwright() as pw:
-        context = pw.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("chromium-webgpu-profile")), executable_path=str(CHROMIUM), headless=True,
-            args=WEBGPU_ARGS, viewport={"width": 1280, "height": 800})
-        try:
-            probe = context.new_page()
-            probe.goto(url)  # a secure context (127.0.0.1): navigator.gpu is only there
-            info = probe.evaluate(ADAPTER_INFO)
-            probe.close()
-            if isinstance(info, str):
-                pytest.skip(f"no WebGPU in headless {CHROMIUM} with {' '.join(WEBGPU_FLAGS)}: {info}")
-            context.adapter = info
-            yield context
-        finally:
-            context.close()
+    context = playwright.chromium.launch_persistent_context(
+        str(tmp_path_factory.mktemp("chromium-webgpu-profile")), executable_path=str(CHROMIUM), headless=True,
+        args=WEBGPU_ARGS, viewport={"width": 1280, "height": 800})
+    try:
+        probe = context.new_page()
+        probe.goto(url)  # a secure context (127.0.0.1): navigator.gpu is only there
+        info = probe.evaluate(ADAPTER_INFO)
+        probe.close()
+        if isinstance(info, str):
+            pytest.skip(f"no WebGPU in headless {CHROMIUM} with {' '.join(WEBGPU_FLAGS)}: {info}")
+        context.adapter = info
+        yield context
+    finally:
+        context.close()
 
 
 @pytest.fixture
@@ -282,7 +285,7 @@ def test_denoiser_fp32_on_webgpu_matches_python_ort(gpu_page, gpu_browser, url, 
     name = f"{gpu_browser.adapter['vendor']} {gpu_browser.adapter['architecture']}".strip()
     assert g["gpu"] == name
     gpu_time = page.inner_text("#time")
-    assert re.fullmatch(rf"inference \d+ ms \(2 tiles, WebGPU, {name}\); total \d+ ms", gpu_time), gpu_time
+    assert re.fullmatch(rf"inference \d+ ms \(2 tiles, WebGPU, {re.escape(name)}\); total \d+ ms", gpu_time), gpu_time
     np.testing.assert_array_equal(g["input"], x)
     ref = tiled(lambda t: ort_run(app_dir, "dncnn-fp32", t), x, tile=64, overlap=16)
     db = psnr(g["output"], ref)
