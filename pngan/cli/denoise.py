@@ -99,8 +99,9 @@ def run_denoise(method: str, input_dir: Path, result_dir: Path, weights: Path | 
             x = to_tensor_batch(noisy)
             y = from_tensor_batch(tiled(runner, x, tile, overlap) if tile else runner(x))
         except PnganError as e:
-            failed.append(str(e))
-            click.echo(f"error: {e} (skipped)", err=True)
+            msg = str(e) if noisy_path.name in str(e) or ident in str(e) else f"{noisy_path.name}: {e}"
+            failed.append(msg)
+            click.echo(f"error: {msg} (skipped)", err=True)
             continue
         try:
             if clean is None:

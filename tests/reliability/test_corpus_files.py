@@ -393,3 +393,22 @@ def test_parity_data_with_a_bad_pair(damage, artifacts, tmp_path):
               "--sizes", "32", "--latency-sizes", "32", "--repeats", 1)
     assert_refused(o, needle)
     assert not (tmp_path / "r.json").exists()
+
+
+def test_denoiser_that_outputs_nan_is_reported_per_image(tmp_path):
+    """Broken weights (NaN) give NaN outputs: each image is refused by name, nothing garbage is written."""
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    from pngan.models.shipped import default_weights
+    from pngan.models.weights import read_metadata
+
+    sd = load_file(default_weights("dncnn"))
+    first = next(iter(sd))
+    sd[first] = torch.full_like(sd[first], float("nan"))
+    w = tmp_path / "nan.safetensors"
+    save_file(sd, str(w), metadata={"pngan": json.dumps(read_metadata(default_weights("dncnn")))})
+    o = pngan("denoise", "--method", "dncnn", "--weights", w, "--input_dir", _flat(tmp_path / "in"),
+              "--result_dir", tmp_path / "out")
+    assert_refused(o, "img0.png: ", "NaN", "2 of 2 images failed")
+    assert not any((tmp_path / "out").glob("*.png"))
