@@ -58,7 +58,7 @@ def run_denoise(method: str, input_dir: Path, result_dir: Path, weights: Path | 
 
     from pngan.progress import progress
 
-    from pngan.cli.batch import raise_if_failed
+    from pngan.cli.batch import raise_if_failed, refuse_overwriting_inputs
     from pngan.data import LAYOUTS, find_pairs
     from pngan.errors import PnganError, WriteError
     from pngan.images import from_tensor_batch, list_images, read_image, to_tensor_batch, write_image
@@ -80,6 +80,8 @@ def run_denoise(method: str, input_dir: Path, result_dir: Path, weights: Path | 
     else:  # noisy images only: a flat folder, or an input/ folder without references
         folder = input_dir / "input" if (input_dir / "input").is_dir() else input_dir
         items = [(f.stem, f, None) for f in list_images(folder)]
+    inputs = [p for _, *paths in items for p in paths if p is not None]
+    refuse_overwriting_inputs(result_dir, inputs, [f"{ident}.png" for ident, _, clean in items if clean is None])
     make_dir(result_dir)
     rows, failed, skipped, written = [], [], 0, 0
     t0 = time.perf_counter()

@@ -41,7 +41,7 @@ def run_noise(model: str, sigmas: list[float], input_dir: Path, result_dir: Path
     """Generate the folders; returns them."""
     from pngan.progress import progress
 
-    from pngan.cli.batch import each_readable, raise_if_failed
+    from pngan.cli.batch import each_readable, raise_if_failed, refuse_overwriting_inputs
     from pngan.errors import PnganError
     from pngan.images import list_images, write_image
     from pngan.noise import get_noise_model
@@ -58,6 +58,8 @@ def run_noise(model: str, sigmas: list[float], input_dir: Path, result_dir: Path
         jobs = [(FOLDERS[model], {}, 0.0)]
     fn = get_noise_model(model)
     files = list_images(input_dir)
+    for folder, _, _ in jobs:
+        refuse_overwriting_inputs(result_dir / folder, files, [f"{f.stem}.png" for f in files])
     failed: list[str] = []
     for folder, kw, s in jobs:
         for f, img in each_readable(progress(files, desc=folder, unit="img", leave=False), failed):

@@ -52,7 +52,7 @@ def generate(weights: Path | None, input_dir: Path, result_dir: Path, seed: int,
     def job() -> None:
         from pngan.progress import progress
 
-        from pngan.cli.batch import each_readable, raise_if_failed
+        from pngan.cli.batch import each_readable, raise_if_failed, refuse_overwriting_inputs
         from pngan.errors import PnganError
         from pngan.generate import generate as sample
         from pngan.images import list_images, write_image
@@ -65,6 +65,8 @@ def generate(weights: Path | None, input_dir: Path, result_dir: Path, seed: int,
             raise PnganError(f"{weights}: holds a {model.pngan_name} {spec(model.pngan_name).kind}, not a noise "
                              f"generator (generators: {', '.join(n for n in names() if spec(n).kind == 'generator')})")
         files = list_images(input_dir)
+        refuse_overwriting_inputs(result_dir, files, [f"{f.stem}.png" if samples == 1 else f"{f.stem}_{k}.png"
+                                                      for f in files for k in range(samples)])
         failed: list[str] = []
         for f, clean in each_readable(progress(files, desc="generate", unit="img", leave=False), failed):
             for k in range(samples):

@@ -412,3 +412,14 @@ def test_denoiser_that_outputs_nan_is_reported_per_image(tmp_path):
               "--result_dir", tmp_path / "out")
     assert_refused(o, "img0.png: ", "NaN", "2 of 2 images failed")
     assert not any((tmp_path / "out").glob("*.png"))
+
+
+@pytest.mark.parametrize("command", ["denoise", "generate", "noise"])
+def test_results_that_would_overwrite_the_inputs_are_refused(command, tmp_path):
+    """--result_dir pointing at the input folder would replace the originals: refused before any write."""
+    d = _flat(tmp_path / "Gaussian_noise_X30")
+    before = {p.name: p.read_bytes() for p in d.iterdir()}
+    out = d.parent if command == "noise" else d  # noise writes into RESULT_DIR/Gaussian_noise_X30
+    o = FOLDER_COMMANDS[command](d, out)
+    assert_refused(o, "results would overwrite 2 input image(s)", "choose another --result_dir")
+    assert {p.name: p.read_bytes() for p in d.iterdir()} == before
