@@ -14,8 +14,8 @@ import torch.nn as nn
 
 from pngan.calibration import CalibrationSource
 from pngan.calibration.source import DEFAULT_SAMPLES
-from pngan.atomic import atomic_dir, make_dir
-from pngan.errors import BackendMissingError, PnganError, PnganWarning, WriteError
+from pngan.atomic import atomic_dir, make_dir, write_error
+from pngan.errors import BackendMissingError, PnganError, PnganWarning
 from pngan.export.coreml_export import export_coreml, require_coreml
 from pngan.export.job import ExportJob
 from pngan.export.manifest import tool_versions, write_manifest
@@ -119,7 +119,7 @@ def export(net: nn.Module, target: str, out: str | os.PathLike, *, precision: st
     try:
         scratch = Path(tempfile.mkdtemp(prefix=f".{final.name}.scratch.", dir=out))
     except OSError as e:
-        raise WriteError(f"{out}: cannot write ({e.strerror or e})") from None
+        raise write_error(out, e) from None
     try:
         with atomic_dir(final) as staging:
             job = ExportJob(precision, shapes, calibration, max_accuracy_drop, {**info, "versions": versions},

@@ -21,7 +21,8 @@ def _umask() -> int:
 _FILE_MODE = 0o666 & ~_umask()
 
 
-def _write_error(path: Path, e: OSError) -> WriteError:
+def write_error(path: Path, e: OSError) -> WriteError:
+    """``e`` as a one-line ``WriteError`` naming ``path`` (errno kept)."""
     err = WriteError(f"{path}: cannot write ({e.strerror or str(e) or type(e).__name__})")
     err.errno = e.errno
     return err
@@ -33,7 +34,7 @@ def make_dir(path: str | os.PathLike) -> Path:
     try:
         p.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise _write_error(p, e) from None
+        raise write_error(p, e) from None
     return p
 
 
@@ -51,7 +52,7 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix or target.suffix or ".tmp",
                                    dir=target.parent)
     except OSError as e:
-        raise _write_error(target, e) from None
+        raise write_error(target, e) from None
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -65,7 +66,7 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
         with contextlib.suppress(OSError):
             tmp_path.unlink()
         if isinstance(e, OSError) and not isinstance(e, WriteError):
-            raise _write_error(target, e) from None
+            raise write_error(target, e) from None
         raise
 
 
@@ -96,14 +97,14 @@ def atomic_dir(final: str | os.PathLike) -> Iterator[Path]:
         staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=make_dir(final.parent)))
         os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes 0700 folders; use the usual mode
     except OSError as e:
-        raise _write_error(final, e) from None
+        raise write_error(final, e) from None
     try:
         yield staging
         replace_dir(staging, final)
     except BaseException as e:
         shutil.rmtree(staging, ignore_errors=True)
         if isinstance(e, OSError) and not isinstance(e, PnganError):
-            raise _write_error(final, e) from None
+            raise write_error(final, e) from None
         raise
 
 

@@ -180,7 +180,7 @@ def check_artifact(folder: Path, pairs: PairSet, refs: References, th: Threshold
     try:
         from pngan.export.manifest import read_manifest
 
-        manifest = read_manifest(folder)
+        manifest = read_manifest(folder, verify=False)  # open_artifact below checks the model file
         entry.update(model=manifest["model"], target=manifest["target"], precision=manifest["precision"])
         runner = open_artifact(folder, ignore_unknown=True, **(options or {}))
         entry.update(backend=runner.backend, device=runner.device,

@@ -27,19 +27,18 @@ def denoise(method: str, input_dir: Path, result_dir: Path, weights: Path | None
     run_cli(lambda: run_denoise(method, input_dir, result_dir, weights, device, tile, overlap, skip_existing))
 
 
-def _existing(result_dir: Path, ident: str, paired: bool) -> tuple[Path, float, float] | None:
-    """A finished result for ``ident``: its path and, for paired runs, the PSNR/SSIM in its name."""
+def _existing(result_dir: Path, ident: str, paired: bool) -> tuple[float, float] | None:
+    """``(PSNR, SSIM)`` of a finished result for ``ident`` (read from its name; NaN unpaired), else ``None``."""
     import glob
     import re
 
     if not paired:
-        p = result_dir / f"{ident}.png"
-        return (p, float("nan"), float("nan")) if p.is_file() else None
+        return (float("nan"), float("nan")) if (result_dir / f"{ident}.png").is_file() else None
     pattern = re.compile(rf"{re.escape(ident)}_(-?[0-9.]+|inf)dB_([0-9.]+)\.png")
     for p in result_dir.glob(f"{glob.escape(ident)}_*dB_*.png"):
         m = pattern.fullmatch(p.name)
         if m:
-            return p, float(m.group(1)), float(m.group(2))
+            return float(m.group(1)), float(m.group(2))
     return None
 
 
@@ -90,7 +89,7 @@ def run_denoise(method: str, input_dir: Path, result_dir: Path, weights: Path | 
         if done is not None:
             skipped += 1
             if clean_path is not None:
-                rows.append((ident, done[1], done[2]))
+                rows.append((ident, *done))
             continue
         try:
             noisy = read_image(noisy_path)
