@@ -114,22 +114,32 @@ def playwright():
         yield pw
 
 
+def _launch(playwright, tmp_path_factory, profile: str, args: list[str]):
+    """A headless Debian Chromium with a fresh profile (playwright refuses --user-data-dir in ``args``)."""
+    return playwright.chromium.launch_persistent_context(
+        str(tmp_path_factory.mktemp(profile)), executable_path=str(CHROMIUM), headless=True, args=args,
+        viewport={"width": 1280, "height": 800})
+
+
+def _new_page(context):
+    """A page that records uncaught page errors in ``page.errors``; closed after the test."""
+    p = context.new_page()
+    p.errors = []
+    p.on("pageerror", lambda e: p.errors.append(str(e)))
+    yield p
+    p.close()
+
+
 @pytest.fixture(scope="module")
 def browser(playwright, tmp_path_factory):
-    context = playwright.chromium.launch_persistent_context(
-        str(tmp_path_factory.mktemp("chromium-profile")), executable_path=str(CHROMIUM), headless=True,
-        args=LAUNCH_ARGS, viewport={"width": 1280, "height": 800})
+    context = _launch(playwright, tmp_path_factory, "chromium-profile", LAUNCH_ARGS)
     yield context
     context.close()
 
 
 @pytest.fixture
 def page(browser, url):
-    p = browser.new_page()
-    p.errors = []
-    p.on("pageerror", lambda e: p.errors.append(str(e)))
-    yield p
-    p.close()
+    yield from _new_page(browser)
 
 
 ADAPTER_INFO = """async () => { if (!navigator.gpu) return "navigator.gpu is missing";
@@ -140,9 +150,7 @@ ADAPTER_INFO = """async () => { if (!navigator.gpu) return "navigator.gpu is mis
 @pytest.fixture(scope="module")
 def gpu_browser(playwright, tmp_path_factory, url):
     """Chromium with WebGPU (WEBGPU_ARGS) and its adapter's info; skips where it gives no adapter."""
-    context = playwright.chromium.launch_persistent_context(
-        str(tmp_path_factory.mktemp("chromium-webgpu-profile")), executable_path=str(CHROMIUM), headless=True,
-        args=WEBGPU_ARGS, viewport={"width": 1280, "height": 800})
+    context = _launch(playwright, tmp_path_factory, "chromium-webgpu-profile", WEBGPU_ARGS)
     try:
         probe = context.new_page()
         probe.goto(url)  # a secure context (127.0.0.1): navigator.gpu is only there
@@ -158,11 +166,7 @@ def gpu_browser(playwright, tmp_path_factory, url):
 
 @pytest.fixture
 def gpu_page(gpu_browser, url):
-    p = gpu_browser.new_page()
-    p.errors = []
-    p.on("pageerror", lambda e: p.errors.append(str(e)))
-    yield p
-    p.close()
+    yield from _new_page(gpu_browser)
 
 
 def open_app(page, url: str) -> None:
