@@ -19,10 +19,17 @@ def each_readable(paths: Iterable[Path], failed: list[str]) -> Iterator[tuple[Pa
         try:
             img = read_image(p)
         except PnganError as e:
-            failed.append(str(e))
-            click.echo(f"error: {e} (skipped)", err=True)
+            report_failure(failed, p, e)
             continue
         yield p, img
+
+
+def report_failure(failed: list[str], path: Path, error: Exception) -> None:
+    """Print ``error: ... (skipped)`` naming ``path`` and append the message to ``failed``."""
+    text = str(error)
+    msg = text if path.name in text or text.startswith(f"{path.stem}:") else f"{path.name}: {text}"
+    failed.append(msg)
+    click.echo(f"error: {msg} (skipped)", err=True)
 
 
 def raise_if_failed(failed: list[str], total: int) -> None:

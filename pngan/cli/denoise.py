@@ -57,7 +57,7 @@ def run_denoise(method: str, input_dir: Path, result_dir: Path, weights: Path | 
 
     from pngan.progress import progress
 
-    from pngan.cli.batch import raise_if_failed, refuse_overwriting_inputs
+    from pngan.cli.batch import raise_if_failed, refuse_overwriting_inputs, report_failure
     from pngan.data import LAYOUTS, find_pairs
     from pngan.errors import PnganError, WriteError
     from pngan.images import from_tensor_batch, list_images, read_image, to_tensor_batch, write_image
@@ -100,9 +100,7 @@ def run_denoise(method: str, input_dir: Path, result_dir: Path, weights: Path | 
             x = to_tensor_batch(noisy)
             y = from_tensor_batch(tiled(runner, x, tile, overlap) if tile else runner(x))
         except PnganError as e:
-            msg = str(e) if noisy_path.name in str(e) or ident in str(e) else f"{noisy_path.name}: {e}"
-            failed.append(msg)
-            click.echo(f"error: {msg} (skipped)", err=True)
+            report_failure(failed, noisy_path, e)
             continue
         try:
             if clean is None:

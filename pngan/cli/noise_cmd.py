@@ -41,8 +41,8 @@ def run_noise(model: str, sigmas: list[float], input_dir: Path, result_dir: Path
     """Generate the folders; returns them."""
     from pngan.progress import progress
 
-    from pngan.cli.batch import each_readable, raise_if_failed, refuse_overwriting_inputs
-    from pngan.errors import PnganError
+    from pngan.cli.batch import each_readable, raise_if_failed, refuse_overwriting_inputs, report_failure
+    from pngan.errors import PnganError, WriteError
     from pngan.images import list_images, write_image
     from pngan.noise import get_noise_model
 
@@ -63,7 +63,12 @@ def run_noise(model: str, sigmas: list[float], input_dir: Path, result_dir: Path
     failed: list[str] = []
     for folder, kw, s in jobs:
         for f, img in each_readable(progress(files, desc=folder, unit="img", leave=False), failed):
-            write_image(result_dir / folder / f"{f.stem}.png", fn(img, _rng(seed, f.name, s), **kw))
+            try:
+                write_image(result_dir / folder / f"{f.stem}.png", fn(img, _rng(seed, f.name, s), **kw))
+            except WriteError:
+                raise  # a full disk or read-only folder: stop
+            except PnganError as e:  # a bad value in this image only
+                report_failure(failed, f, e)
         click.echo(f"wrote {result_dir / folder}")
     raise_if_failed(failed, len(files) * len(jobs))
     return [result_dir / j[0] for j in jobs]

@@ -52,8 +52,8 @@ def generate(weights: Path | None, input_dir: Path, result_dir: Path, seed: int,
     def job() -> None:
         from pngan.progress import progress
 
-        from pngan.cli.batch import each_readable, raise_if_failed, refuse_overwriting_inputs
-        from pngan.errors import PnganError
+        from pngan.cli.batch import each_readable, raise_if_failed, refuse_overwriting_inputs, report_failure
+        from pngan.errors import PnganError, WriteError
         from pngan.generate import generate as sample
         from pngan.images import list_images, write_image
         from pngan.models import load_model, names, spec
@@ -69,9 +69,14 @@ def generate(weights: Path | None, input_dir: Path, result_dir: Path, seed: int,
                                                       for f in files for k in range(samples)])
         failed: list[str] = []
         for f, clean in each_readable(progress(files, desc="generate", unit="img", leave=False), failed):
-            for k in range(samples):
-                name = f"{f.stem}.png" if samples == 1 else f"{f.stem}_{k}.png"
-                write_image(result_dir / name, sample(model, clean, seed=seed + k, device=device))
+            try:
+                for k in range(samples):
+                    name = f"{f.stem}.png" if samples == 1 else f"{f.stem}_{k}.png"
+                    write_image(result_dir / name, sample(model, clean, seed=seed + k, device=device))
+            except WriteError:
+                raise  # a full disk or read-only folder: stop
+            except PnganError as e:  # e.g. NaN from broken weights: this image only
+                report_failure(failed, f, e)
         click.echo(f"wrote {samples * (len(files) - len(failed))} images to {result_dir}")
         raise_if_failed(failed, len(files))
 

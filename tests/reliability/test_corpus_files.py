@@ -395,7 +395,8 @@ def test_parity_data_with_a_bad_pair(damage, artifacts, tmp_path):
     assert not (tmp_path / "r.json").exists()
 
 
-def test_denoiser_that_outputs_nan_is_reported_per_image(tmp_path):
+@pytest.mark.parametrize("model", ["dncnn", "smnet-s"])
+def test_weights_that_output_nan_are_reported_per_image(model, tmp_path):
     """Broken weights (NaN) give NaN outputs: each image is refused by name, nothing garbage is written."""
     import torch
     from safetensors.torch import load_file, save_file
@@ -403,15 +404,18 @@ def test_denoiser_that_outputs_nan_is_reported_per_image(tmp_path):
     from pngan.models.shipped import default_weights
     from pngan.models.weights import read_metadata
 
-    sd = load_file(default_weights("dncnn"))
+    sd = load_file(default_weights(model))
     first = next(iter(sd))
     sd[first] = torch.full_like(sd[first], float("nan"))
     w = tmp_path / "nan.safetensors"
-    save_file(sd, str(w), metadata={"pngan": json.dumps(read_metadata(default_weights("dncnn")))})
-    o = pngan("denoise", "--method", "dncnn", "--weights", w, "--input_dir", _flat(tmp_path / "in"),
-              "--result_dir", tmp_path / "out")
-    assert_refused(o, "img0.png: ", "NaN", "2 of 2 images failed")
-    assert not any((tmp_path / "out").glob("*.png"))
+    save_file(sd, str(w), metadata={"pngan": json.dumps(read_metadata(default_weights(model)))})
+    d, out = _flat(tmp_path / "in"), tmp_path / "out"
+    if model == "dncnn":
+        o = pngan("denoise", "--method", "dncnn", "--weights", w, "--input_dir", d, "--result_dir", out)
+    else:
+        o = pngan("generate", "--weights", w, "--input_dir", d, "--result_dir", out)
+    assert_refused(o, "img0.png: ", "img1.png: ", "NaN", "2 of 2 images failed")
+    assert not any(out.glob("*.png"))
 
 
 @pytest.mark.parametrize("command", ["denoise", "generate", "noise"])
