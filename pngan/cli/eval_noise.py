@@ -220,10 +220,10 @@ def run_eval_noise(clean_dir: Path, real_dir: Path, fake_dir: Path | None = None
         clean, real = read_image(clean_p), read_image(real_p)
         _check_size(clean, real, clean_p, real_p)
         if model is not None:
-            from pngan.generate import generate
+            from pngan.generate import generate, sample_seed
 
             # as DANet's demo_AKLD.py: each sample clamped to [0, 1] right after generation
-            fakes = [np.clip(generate(model, clean, seed + k), 0.0, 1.0) for k in range(samples)]
+            fakes = [np.clip(generate(model, clean, sample_seed(seed, clean_p.name, k)), 0.0, 1.0) for k in range(samples)]
             for k, fk in enumerate(fakes):
                 _check_size(clean, fk, clean_p, f"generated sample {k}")
         else:
@@ -267,7 +267,7 @@ def run_eval_noise(clean_dir: Path, real_dir: Path, fake_dir: Path | None = None
 @click.option("--samples", type=int, default=1, show_default=True,
               help="Fakes per image with --generator (DANet uses 50).")
 @click.option("--seed", type=int, default=0, show_default=True,
-              help="First seed with --generator; samples use seeds S .. S+L-1.")
+              help="Run seed with --generator; sample k of image F uses the seed derived from (S, F, k).")
 @click.option("--json", "json_path", type=click.Path(path_type=Path), default=None,
               help="Write {akld, per_image, samples} to this JSON file.")
 @click.option("--figures", type=click.Path(path_type=Path), default=None,

@@ -54,7 +54,7 @@ def generate(weights: Path | None, input_dir: Path, result_dir: Path, seed: int,
 
         from pngan.cli.batch import each_readable, raise_if_failed, refuse_overwriting_inputs, report_failure
         from pngan.errors import PnganError, WriteError
-        from pngan.generate import generate as sample
+        from pngan.generate import generate as sample, sample_seed
         from pngan.images import list_images, write_image
         from pngan.models import load_model, names, spec
 
@@ -72,7 +72,7 @@ def generate(weights: Path | None, input_dir: Path, result_dir: Path, seed: int,
             try:
                 for k in range(samples):
                     name = f"{f.stem}.png" if samples == 1 else f"{f.stem}_{k}.png"
-                    write_image(result_dir / name, sample(model, clean, seed=seed + k, device=device))
+                    write_image(result_dir / name, sample(model, clean, seed=sample_seed(seed, f.name, k), device=device))
             except WriteError:
                 raise  # a full disk or read-only folder: stop
             except PnganError as e:  # e.g. NaN from broken weights: this image only

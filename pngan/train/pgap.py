@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import zlib
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
 from pngan.data.pairs import Pair, find_pairs
+from pngan.generate import sample_seed
 from pngan.images import from_tensor_batch, read_image, to_tensor_batch, write_image
 from pngan.metrics import psnr
 from pngan.models import load
@@ -26,7 +26,7 @@ def synthetic_pairs(train_pairs: list[Pair], synth: Synth, out: Path, samples: i
         clean = read_image(p.clean)
         for k in range(samples):
             path = out / f"{p.id}_{k}.png"
-            write_image(path, synth(clean, seed + k + zlib.crc32(p.id.encode())))
+            write_image(path, synth(clean, sample_seed(seed, p.id, k)))
             pairs.append(Pair(f"{p.id}_{k}", path, p.clean))
     return pairs
 

@@ -147,7 +147,7 @@ class FinetuneStage(DenoiserStage):
     name = "finetune"
 
     def __init__(self, cfg: TrainConfig, session: Session) -> None:
-        from pngan.generate import generate
+        from pngan.generate import generate, sample_seed
         from pngan.images import write_image
 
         if not cfg.data.clean_dir:
@@ -162,7 +162,8 @@ class FinetuneStage(DenoiserStage):
             for k in range(cfg.run.finetune_samples):
                 noisy_path = out / "input" / f"{f.stem}_{k}.png"
                 if not noisy_path.exists():
-                    write_image(noisy_path, generate(gen, clean, seed=cfg.run.seed + k, device=str(session.device)))
+                    write_image(noisy_path, generate(gen, clean, seed=sample_seed(cfg.run.seed, f.name, k),
+                                                         device=str(session.device)))
                 pairs.append(Pair(f"{f.stem}_{k}", noisy_path, Path(f)))
         super().__init__(cfg, session, pairs=pairs)
 
