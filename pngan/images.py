@@ -16,7 +16,69 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
 
 class ImageWarning(PnganWarning):
-    """An image was converted (grayscale expanded, alpha dropped)."""
+    """An image was converted (grayscale expanded, alpha dropped): ``file`` names it, ``change`` says how.
+
+    The CLI says each kind of ``change`` once per command, with the number of images.
+    """
+
+    def __init__(self, file: str, change: str) -> None:
+        super().__init__(f"{file}: {change}")
+        self.file, self.change = file, change
+
+
+# EXIF orientation -> the transpose that shows the image upright (as ImageOps.exif_transpose).
+_ORIENTATION = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
+                4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270,
+                7: Image.Transpose.TRANSVERSE, 8: Image.Transpose.ROTATE_90}
+
+
+def _rawmode(im: Image.Image) -> str | None:
+    """The raw mode of a single-tile image before ``load`` (e.g. ``RGB;16B``), else ``None``."""
+    if len(im.tile) != 1:
+        return None
+    args = tuple(im.tile[0])[3]
+    raw = args[0] if isinstance(args, tuple) and args else args
+    return raw if isinstance(raw, str) else None
+
+
+def _wide_rgb(im: Image.Image, path: Path) -> np.ndarray | None:
+    """16-bit RGB(A) PNG/TIFF as uint16 (H, W, 3|4) before ``load``; ``None`` for anything else.
+
+    Pillow decodes these to 8 bits (the high byte). A PNG is decoded a second time with the
+    little-endian raw mode, whose unpacker keeps the other byte of each sample after the same
+    unfiltering, and the two are joined; a TIFF is read with ``tifffile`` (a scikit-image
+    dependency). The EXIF orientation is applied as ``ImageOps.exif_transpose`` would.
+    """
+    if im.mode not in ("RGB", "RGBA"):
+        return None
+    raw = _rawmode(im)
+    if im.format == "PNG" and raw in ("RGB;16B", "RGBA;16B"):
+        with Image.open(path) as low:
+            low.tile = [tuple(low.tile[0])[:3] + (raw.replace("16B", "16L"),)]
+            low.load()
+            im.load()
+            arr = (np.asarray(im).astype(np.uint16) << 8) | np.asarray(low).astype(np.uint16)
+    elif im.format == "TIFF" and tuple(im.tag_v2.get(258, ()))[:3] == (16, 16, 16):
+        try:
+            import tifffile
+        except ImportError:  # pragma: no cover - installed with scikit-image
+            return None
+        with tifffile.TiffFile(path) as tif:
+            page = tif.pages[0]
+            arr, axes = page.asarray(), page.axes
+        if axes.endswith("SYX"):  # planar configuration: channels first
+            arr = np.moveaxis(arr, -3, -1)
+        arr = arr.reshape(arr.shape[-3:])
+        if arr.dtype != np.uint16 or arr.shape[2] not in (3, 4):
+            return None
+    else:
+        return None
+    method = _ORIENTATION.get(im.getexif().get(0x0112, 1))
+    if method is not None:  # transpose each byte plane as an 8-bit image (Pillow has no 16-bit RGB mode)
+        planes = [np.asarray(Image.fromarray(np.ascontiguousarray((arr >> s).astype(np.uint8))).transpose(method))
+                  for s in (8, 0)]
+        arr = (planes[0].astype(np.uint16) << 8) | planes[1]
+    return np.ascontiguousarray(arr)
 
 
 def _to_float(arr: np.ndarray, name: str) -> np.ndarray:
@@ -32,12 +94,26 @@ def _to_float(arr: np.ndarray, name: str) -> np.ndarray:
     raise ImageError(f"{name}: unsupported pixel type {arr.dtype}")
 
 
+def _decode(im: Image.Image, name: str) -> np.ndarray:
+    """Pillow's pixels, upright, as float (H, W) or (H, W, C)."""
+    im.load()
+    im = ImageOps.exif_transpose(im)
+    mode = im.mode
+    if mode in ("RGB", "L", "RGBA", "LA", "F") or mode.startswith("I"):
+        return _to_float(np.asarray(im), name)  # 'I', 'I;16*': 16-bit grayscale, scaled by 65535
+    if mode in ("P", "PA"):
+        has_alpha = "transparency" in im.info or mode == "PA"
+        return _to_float(np.asarray(im.convert("RGBA" if has_alpha else "RGB")), name)
+    return _to_float(np.asarray(im.convert("RGB")), name)
+
+
 def read_image(path: str | os.PathLike) -> np.ndarray:
     """Read an image as RGB float32 (H, W, 3) in [0, 1].
 
     Grayscale is expanded to RGB and RGBA loses its alpha (each with an
-    ``ImageWarning``); 16-bit images are scaled by 65535, 32-bit float images
-    (TIFF mode ``F``) are taken as [0, 1] and must be finite. The EXIF
+    ``ImageWarning``); 16-bit images (grayscale, and RGB/RGBA PNG and TIFF, which
+    Pillow alone cuts to 8 bits) are read at full precision and scaled by 65535;
+    32-bit float images (TIFF mode ``F``) are taken as [0, 1] and must be finite. The EXIF
     orientation is applied, so the array is the image as a viewer shows it.
     Corrupt, truncated or decompression-bomb files raise ``ImageError`` with a
     one-line message.
@@ -47,16 +123,8 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
         raise ImageError(f"{p}: no such image file")
     try:
         with Image.open(p) as im:
-            im.load()
-            im = ImageOps.exif_transpose(im)
-            mode = im.mode
-            if mode in ("RGB", "L", "RGBA", "LA", "F") or mode.startswith("I"):
-                img = _to_float(np.asarray(im), p.name)  # 'I', 'I;16*': 16-bit, scaled by 65535
-            elif mode in ("P", "PA"):
-                has_alpha = "transparency" in im.info or mode == "PA"
-                img = _to_float(np.asarray(im.convert("RGBA" if has_alpha else "RGB")), p.name)
-            else:
-                img = _to_float(np.asarray(im.convert("RGB")), p.name)
+            wide = _wide_rgb(im, p)
+            img = _to_float(wide, p.name) if wide is not None else _decode(im, p.name)
     except ImageError:
         raise
     except Image.DecompressionBombError as e:
@@ -64,13 +132,13 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     except Exception as e:  # noqa: BLE001 - a decoder fed a hostile file can raise anything; it is still bad input
         raise ImageError(f"{p}: cannot decode image ({type(e).__name__}: {first_line(e, empty='corrupt')})") from None
     if img.ndim == 2:
-        warnings.warn(f"{p.name}: grayscale image expanded to RGB", ImageWarning, stacklevel=2)
+        warnings.warn(ImageWarning(p.name, "grayscale image expanded to RGB"), stacklevel=2)
         img = np.repeat(img[:, :, None], 3, axis=2)
     elif img.shape[2] == 2:  # LA
-        warnings.warn(f"{p.name}: grayscale+alpha image: alpha dropped, expanded to RGB", ImageWarning, stacklevel=2)
+        warnings.warn(ImageWarning(p.name, "grayscale+alpha image: alpha dropped, expanded to RGB"), stacklevel=2)
         img = np.repeat(img[:, :, :1], 3, axis=2)
     elif img.shape[2] == 4:
-        warnings.warn(f"{p.name}: RGBA image: alpha channel dropped", ImageWarning, stacklevel=2)
+        warnings.warn(ImageWarning(p.name, "RGBA image: alpha channel dropped"), stacklevel=2)
         img = img[:, :, :3]
     if img.shape[0] < 1 or img.shape[1] < 1:
         raise ImageError(f"{p}: empty image")

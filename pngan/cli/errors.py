@@ -1,4 +1,10 @@
-"""Turn expected errors into one line on stderr and a non-zero exit (never a traceback)."""
+"""Turn expected errors into one line on stderr and a non-zero exit (never a traceback).
+
+Warnings (``PnganWarning``) become ``warning: ...`` lines, each text once per command.
+A warning with ``file`` and ``change`` attributes (``pngan.images.ImageWarning``: alpha
+dropped, grayscale expanded) is said once per kind of change at the end, with the count of
+images, instead of once per file and per target.
+"""
 
 from __future__ import annotations
 
@@ -9,28 +15,63 @@ from typing import Callable
 import click
 
 from pngan.errors import PnganError, PnganWarning
-from pngan.progress import close_progress_bars
 
 _default_showwarning = warnings.showwarning
 
 
-def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    if issubclass(category, PnganWarning):
-        click.echo(f"warning: {message}", err=True)
-    else:
-        _default_showwarning(message, category, filename, lineno, file, line)
+class _WarningLog:
+    """The ``warning:`` lines of one command: plain ones at once (each text once), per-file ones summed."""
+
+    def __init__(self) -> None:
+        self.said: set[str] = set()
+        self.files: dict[str, list[str]] = {}  # change -> files, in order of appearance
+
+    def show(self, message, category, filename, lineno, file=None, line=None) -> None:
+        if not issubclass(category, PnganWarning):
+            _default_showwarning(message, category, filename, lineno, file, line)
+            return
+        change, name = getattr(message, "change", None), getattr(message, "file", None)
+        if change is not None and name is not None:
+            names = self.files.setdefault(str(change), [])
+            if name not in names:
+                names.append(str(name))
+        elif str(message) not in self.said:
+            self.said.add(str(message))
+            click.echo(f"warning: {message}", err=True)
+
+    def summary(self) -> None:
+        """One line per kind of change: the file itself, or the count and the first few names."""
+        for change, names in self.files.items():
+            if len(names) == 1:
+                click.echo(f"warning: {names[0]}: {change}", err=True)
+            else:
+                shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+                click.echo(f"warning: {change} in {len(names)} images ({shown})", err=True)
+        self.files.clear()
+
+
+def _close_progress_bars() -> None:
+    """Close open bars (tqdm is imported only when a command has used it)."""
+    if "pngan.progress" in sys.modules:
+        sys.modules["pngan.progress"].close_progress_bars()
 
 
 def run_cli(job: Callable[[], None]) -> None:
     """Run ``job``; a ``PnganError`` becomes ``error: <message>`` and exit status 1."""
-    warnings.showwarning = _show_warning
-    try:
-        job()
-    except PnganError as e:
-        close_progress_bars()
-        click.echo(f"error: {e}", err=True)
-        sys.exit(1)
-    except KeyboardInterrupt:
-        close_progress_bars()
-        click.echo("error: interrupted", err=True)
-        sys.exit(130)
+    log = _WarningLog()
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", PnganWarning)  # every one reaches the log, which says each once
+        warnings.showwarning = log.show
+        try:
+            job()
+        except PnganError as e:
+            _close_progress_bars()
+            log.summary()
+            click.echo(f"error: {e}", err=True)
+            sys.exit(1)
+        except KeyboardInterrupt:
+            _close_progress_bars()
+            log.summary()
+            click.echo("error: interrupted", err=True)
+            sys.exit(130)
+        log.summary()

@@ -1,0 +1,97 @@
+"""Conventions every command shares, applied in one place (``conventions``).
+
+* Options take ``-`` or ``_`` between words: ``--input-dir`` and the official scripts'
+  ``--input_dir`` are the same option (click's ``token_normalize_func``); ``--help``
+  shows the hyphen form.
+* Model-name options (``--method``, ``--model``, ``--denoiser``) take any case and
+  suggest the closest name for a typo, checked before anything heavy (torch) is imported.
+
+This module imports click only, so ``pngan --help`` and argument errors stay fast.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any, Iterable
+
+import click
+
+# The names ``pngan.models`` registers, known here without importing torch
+# (tests/test_cli_options.py checks that this equals ``pngan.models.names()``).
+MODEL_NAMES = ("discriminator", "dncnn", "mirnet", "ridnet", "smnet", "smnet-s")
+# Options whose value is a registered model name (the flag as declared, before hyphenation).
+MODEL_OPTIONS = ("--method", "--model", "--denoiser")
+
+
+def normalize_token(token: str) -> str:
+    """``-`` and ``_`` are the same in option names (and subcommand/choice values)."""
+    return token.replace("_", "-")
+
+
+def closest_name(name: str, choices: Iterable[str]) -> str | None:
+    """The choice ``name`` means: exact, then any case / ``_`` for ``-``; ``None`` if none."""
+    choices = list(choices)
+    if name in choices:
+        return name
+    key = normalize_token(name).lower()
+    hits = [c for c in choices if normalize_token(c).lower() == key]
+    return hits[0] if len(hits) == 1 else None
+
+
+def suggestion(name: str, choices: Iterable[str]) -> str:
+    """``"; did you mean 'x'?"`` for the closest choice (as the config loader says), else ``""``."""
+    choices = list(choices)
+    low = {c.lower(): c for c in choices}
+    close = difflib.get_close_matches(normalize_token(name).lower(), list(low), n=1, cutoff=0.5)
+    return f"; did you mean {low[close[0]]!r}?" if close else ""
+
+
+class CliError(click.ClickException):
+    """An argument error shown as the project's one ``error: ...`` line, exit status 1."""
+
+    exit_code = 1
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"error: {self.format_message()}", err=True, file=file)
+
+
+class ModelName(click.ParamType):
+    """A registered model name in any case; a typo gets the closest name (before torch is imported)."""
+
+    name = "model"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        hit = closest_name(str(value), MODEL_NAMES)
+        if hit is None:
+            raise CliError(f"unknown model {value!r}{suggestion(str(value), MODEL_NAMES)} "
+                           f"(choose one of: {', '.join(MODEL_NAMES)})")
+        return hit
+
+
+MODEL_NAME = ModelName()
+
+
+def _hyphenate(opts: list[str]) -> list[str]:
+    return [normalize_token(o) if o.startswith("--") else o for o in opts]
+
+
+def conventions(cmd: click.Command) -> click.Command:
+    """Apply the shared conventions to ``cmd`` (and, for a group, its commands); returns ``cmd``.
+
+    Usable as a decorator above ``@click.command``. Sets the ``-``/``_`` token
+    normalization (also when a command is invoked on its own), shows option names
+    with hyphens, and makes model-name options case-insensitive with suggestions.
+    """
+    cmd.context_settings.setdefault("help_option_names", ["-h", "--help"])
+    cmd.context_settings.setdefault("token_normalize_func", normalize_token)
+    for p in cmd.params:
+        if not isinstance(p, click.Option):
+            continue
+        if any(o in MODEL_OPTIONS for o in p.opts) and isinstance(p.type, click.types.StringParamType):
+            p.type = MODEL_NAME
+        p.opts = _hyphenate(p.opts)
+        p.secondary_opts = _hyphenate(p.secondary_opts)
+    if isinstance(cmd, click.Group):
+        for sub in cmd.commands.values():
+            conventions(sub)
+    return cmd
