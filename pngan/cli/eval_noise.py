@@ -14,7 +14,6 @@ import re
 from pathlib import Path
 
 import click
-import numpy as np
 
 from pngan.cli.errors import run_cli
 from pngan.errors import PnganError
@@ -104,6 +103,8 @@ def _font(size: int):
 
 def _noise_level_maps(clean: np.ndarray, real: np.ndarray, fake: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
     """sqrt of both variance maps, divided by one shared scale (99.5th percentile of both)."""
+    import numpy as np
+
     from pngan.metrics import noise_variance_map
 
     s_real = np.sqrt(noise_variance_map(real, clean))
@@ -114,6 +115,8 @@ def _noise_level_maps(clean: np.ndarray, real: np.ndarray, fake: np.ndarray) -> 
 
 def comparison_figure(clean: np.ndarray, real: np.ndarray, fake: np.ndarray, title: str) -> np.ndarray:
     """clean | real | fake | real noise level | fake noise level, labelled, as uint8 RGB."""
+    import numpy as np
+
     from PIL import Image, ImageDraw
 
     from pngan.images import to_uint8
@@ -139,6 +142,8 @@ def comparison_figure(clean: np.ndarray, real: np.ndarray, fake: np.ndarray, tit
 def histogram_figure(real_noise: np.ndarray, fake_noise: np.ndarray, title: str,
                      width: int = 720, height: int = 420, bins: int = 61) -> np.ndarray:
     """Overlaid histograms (fraction of values per bin) of real and fake noise on the 0-255 scale."""
+    import numpy as np
+
     from PIL import Image, ImageDraw
 
     r, f = real_noise.ravel() * 255.0, fake_noise.ravel() * 255.0
@@ -198,15 +203,18 @@ def run_eval_noise(clean_dir: Path, real_dir: Path, fake_dir: Path | None = None
                    samples: int = 1, seed: int = 0, json_path: Path | None = None,
                    figures: Path | None = None) -> dict:
     """Compute AKLD per image and overall; returns the JSON-able result."""
+    import numpy as np
+
     from pngan.atomic import write_text
     from pngan.images import read_image, write_image
-    from pngan.metrics import akld_image
 
     if (fake_dir is None) == (generator is None):
         raise EvalNoiseError("give exactly one source of fakes: --fake DIR or --generator WEIGHTS")
     if samples < 1:
         raise EvalNoiseError(f"--samples must be >= 1, got {samples}")
     pairs = pair_folders(clean_dir, real_dir, fake_dir)
+    from pngan.metrics import akld_image
+
     model = None
     if generator is not None:
         from pngan.models import load_model

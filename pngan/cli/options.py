@@ -63,8 +63,8 @@ class ModelName(click.ParamType):
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
         hit = closest_name(str(value), MODEL_NAMES)
         if hit is None:
-            raise CliError(f"unknown model {value!r}{suggestion(str(value), MODEL_NAMES)} "
-                           f"(choose one of: {', '.join(MODEL_NAMES)})")
+            raise CliError(f"unknown model {value!r}; choose one of: {', '.join(MODEL_NAMES)}"
+                           f"{suggestion(str(value), MODEL_NAMES)}")
         return hit
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
-from typing import Any, Callable
-
-import torch.nn as nn
+from typing import TYPE_CHECKING, Any, Callable
 
 from pngan.errors import ModelError, first_line
+
+if TYPE_CHECKING:
+    import torch.nn as nn
 
 
 @dataclass(frozen=True)
@@ -41,12 +43,30 @@ def names() -> list[str]:
     return sorted(_REGISTRY)
 
 
+def _key(name: str) -> str:
+    return name.replace("_", "-").lower()
+
+
+def canonical_name(name: str) -> str:
+    """The registered name ``name`` means, in any case (``_`` for ``-``); ``ModelError`` otherwise.
+
+    The error suggests the closest name (as the config loader does) and lists the valid ones.
+    """
+    if name in _REGISTRY:
+        return name
+    key = _key(str(name))
+    hits = [n for n in _REGISTRY if _key(n) == key]
+    if len(hits) == 1:
+        return hits[0]
+    low = {n.lower(): n for n in names()}
+    close = difflib.get_close_matches(key, list(low), n=1, cutoff=0.5)
+    hint = f"; did you mean {low[close[0]]!r}?" if close else ""
+    raise ModelError(f"unknown model {name!r}; choose one of: {', '.join(names())}{hint}")
+
+
 def spec(name: str) -> ModelSpec:
-    """The spec for ``name``; ``ModelError`` naming the valid choices otherwise."""
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise ModelError(f"unknown model {name!r}; choose one of: {', '.join(names())}") from None
+    """The spec for ``name`` (any case); ``ModelError`` with the closest and the valid names otherwise."""
+    return _REGISTRY[canonical_name(name)]
 
 
 def resolve_config(name: str, **config: Any) -> dict[str, Any]:
@@ -72,6 +92,6 @@ def build(name: str, **config: Any) -> nn.Module:
         model = spec(name).factory(**cfg)
     except (TypeError, ValueError) as e:  # a value of the wrong type or range in the config
         raise ModelError(f"invalid config for {name!r} ({cfg}): {first_line(e)}") from None
-    model.pngan_name = name
+    model.pngan_name = spec(name).name
     model.pngan_config = cfg
     return model
