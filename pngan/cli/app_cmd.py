@@ -10,21 +10,20 @@ cross-origin isolated and onnxruntime-web can use WASM threads.
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import shutil
-import tempfile
 import warnings
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import click
 
-from pngan.atomic import atomic_dir
 from pngan.cli.errors import run_cli
 from pngan.errors import PnganError, PnganWarning
+
+if TYPE_CHECKING:
+    from http.server import ThreadingHTTPServer
 
 # (app id, registered model, precision) built by default. Tiles per kind (TILES): 512 for the
 # generator, whose global pooling sees tile statistics; larger tiles stay closer to the whole image.
@@ -148,6 +147,10 @@ def build_app(out: str | os.PathLike, *, web_dir: str | os.PathLike | None = Non
     Everything is built in a temp folder beside ``out`` and renamed at the end, so a
     failure leaves nothing half-written; an existing ``out`` is kept unless ``force``.
     """
+    import tempfile
+
+    from pngan.atomic import atomic_dir
+
     out = Path(out)
     web = Path(web_dir) if web_dir is not None else default_web_dir()
     dist = _check_web_dir(web)
@@ -174,33 +177,42 @@ def build_app(out: str | os.PathLike, *, web_dir: str | os.PathLike | None = Non
     return out
 
 
-class AppHandler(SimpleHTTPRequestHandler):
-    """Static files with the headers the page needs: COOP/COEP (WASM threads), no caching, .mjs/.wasm types."""
+def _handler_class(quiet: bool) -> type:
+    """Static files with the headers the page needs: COOP/COEP (WASM threads), no caching, .mjs/.wasm types.
 
-    extensions_map = {**SimpleHTTPRequestHandler.extensions_map, ".js": "text/javascript",
-                      ".mjs": "text/javascript", ".wasm": "application/wasm", ".json": "application/json",
-                      ".onnx": "application/octet-stream"}
-    quiet = False
+    Built on first use, so that importing the CLI does not import ``http.server``.
+    """
+    from http.server import SimpleHTTPRequestHandler
 
-    def end_headers(self) -> None:
-        self.send_header("Cross-Origin-Opener-Policy", "same-origin")
-        self.send_header("Cross-Origin-Embedder-Policy", "require-corp")
-        self.send_header("Cache-Control", "no-cache")
-        super().end_headers()
+    class AppHandler(SimpleHTTPRequestHandler):
+        extensions_map = {**SimpleHTTPRequestHandler.extensions_map, ".js": "text/javascript",
+                          ".mjs": "text/javascript", ".wasm": "application/wasm", ".json": "application/json",
+                          ".onnx": "application/octet-stream"}
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (base-class signature)
-        if not self.quiet:
-            super().log_message(format, *args)
+        def end_headers(self) -> None:
+            self.send_header("Cross-Origin-Opener-Policy", "same-origin")
+            self.send_header("Cross-Origin-Embedder-Policy", "require-corp")
+            self.send_header("Cache-Control", "no-cache")
+            super().end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (base-class signature)
+            if not quiet:
+                super().log_message(format, *args)
+
+    return AppHandler
 
 
 def make_server(directory: str | os.PathLike, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
                 quiet: bool = False) -> ThreadingHTTPServer:
     """An HTTP server for a built app folder (``port=0``: any free port); call ``serve_forever``."""
+    import functools
+    from http.server import ThreadingHTTPServer
+
     directory = Path(directory)
     if not (directory / "index.html").is_file() or not (directory / "models" / "models.json").is_file():
         raise PnganError(f"{directory} is not a built app (no index.html or models/models.json); "
                          f"build it with `pngan app --build {directory}`")
-    handler = type("Handler", (AppHandler,), {"quiet": quiet})
+    handler = _handler_class(quiet)
     try:
         server = ThreadingHTTPServer((host, port), functools.partial(handler, directory=str(directory)))
     except OSError as e:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from pngan.cli.errors import run_cli
+
+if TYPE_CHECKING:
+    import numpy as np
 
 DEMO_MODEL = "dncnn"
 GENERATOR = "smnet-s"
@@ -68,13 +72,12 @@ def run_demo(out: Path, sample: str = "coffee", seed: int = 0, noise: str = "gen
     den_t, den_o = from_tensor_batch(y_torch), from_tensor_batch(y_ort)
     for name, img in (("clean", clean), ("noisy", noisy), ("denoised_torch", den_t), ("denoised_onnx", den_o)):
         write_image(out / f"{name}.png", img)
-    write_image(out / "side_by_side.png", np.concatenate([noisy, den_t, clean], axis=1))
-    steps.update()
-    steps.close()
-
     r = {"psnr_noisy": psnr(noisy, clean), "psnr_torch": psnr(den_t, clean), "psnr_onnx": psnr(den_o, clean),
          "parity_db": psnr_float(y_torch, y_ort), "max_abs": float(np.abs(y_torch - y_ort).max()),
          "torch_ms": lat_torch["p50_ms"], "onnx_ms": lat_ort["p50_ms"]}
+    write_image(out / "side_by_side.png", side_by_side(noisy, den_t, clean, r["psnr_noisy"], r["psnr_torch"]))
+    steps.update()
+    steps.close()
     h, w = clean.shape[:2]
     click.echo(f"pngan demo: {sample} {w}x{h}, {noise_desc}; denoiser {DEMO_MODEL} ({weights.name})")
     click.echo(f"{'':24s}{'PSNR vs clean':>15s}{'latency p50':>14s}")
@@ -82,5 +85,66 @@ def run_demo(out: Path, sample: str = "coffee", seed: int = 0, noise: str = "gen
     click.echo(f"{'denoised, torch eager':24s}{r['psnr_torch']:>12.2f} dB{r['torch_ms']:>11.1f} ms")
     click.echo(f"{'denoised, onnxruntime':24s}{r['psnr_onnx']:>12.2f} dB{r['onnx_ms']:>11.1f} ms")
     click.echo(f"torch vs onnxruntime: PSNR {r['parity_db']:.1f} dB, max abs error {r['max_abs']:.2e}")
-    click.echo(f"wrote {out}/side_by_side.png (noisy | denoised | clean) and {artifact}")
+    click.echo(f"wrote {out}/side_by_side.png (noisy | denoised | clean, with PSNR, and {ZOOM}x crops of the "
+               f"boxed region) and {artifact}")
     return r
+
+
+ZOOM = 4  # magnification of the crops in side_by_side.png
+LABEL_H = 22  # height of the label band above each panel
+
+
+def zoom_window(noisy: np.ndarray, clean: np.ndarray, size: int) -> tuple[int, int]:
+    """Top-left ``(y, x)`` of the ``size`` x ``size`` window where the noise shows most.
+
+    Among the flatter half of the windows (clean-image gradient energy at most the
+    median, where noise is not hidden by texture), the one with the most noise energy.
+    """
+    import numpy as np
+
+    h, w = clean.shape[:2]
+    size = min(size, h, w)
+    noise = ((noisy.astype(np.float64) - clean) ** 2).mean(axis=2)
+    gy, gx = np.gradient(clean.astype(np.float64).mean(axis=2))
+    step = max(1, size // 4)
+    ys, xs = list(range(0, h - size + 1, step)), list(range(0, w - size + 1, step))
+
+    def window_means(a: np.ndarray) -> np.ndarray:
+        c = np.pad(a.cumsum(0).cumsum(1), ((1, 0), (1, 0)))
+        y0, x0 = np.ix_(ys, xs)
+        return (c[y0 + size, x0 + size] - c[y0, x0 + size] - c[y0 + size, x0] + c[y0, x0]) / size**2
+
+    energy, texture = window_means(noise), window_means(gy**2 + gx**2)
+    score = np.where(texture <= np.median(texture), energy, -1.0)
+    iy, ix = np.unravel_index(int(np.argmax(score)), score.shape)
+    return ys[iy], xs[ix]
+
+
+def side_by_side(noisy: np.ndarray, denoised: np.ndarray, clean: np.ndarray, psnr_noisy: float,
+                 psnr_denoised: float) -> np.ndarray:
+    """noisy | denoised | clean labelled with PSNR vs clean, over ``ZOOM``x crops of the boxed region (uint8)."""
+    import numpy as np
+    from PIL import Image, ImageDraw, ImageFont
+
+    from pngan.images import to_uint8
+
+    h, w = clean.shape[:2]
+    size = max(1, min(h, w) // ZOOM)
+    y, x = zoom_window(noisy, clean, size)
+    panels = [(noisy, f"noisy  {psnr_noisy:.2f} dB"), (denoised, f"denoised  {psnr_denoised:.2f} dB"),
+              (clean, "clean (reference)")]
+    canvas = Image.new("RGB", (3 * w, 2 * (LABEL_H + h)), (255, 255, 255))
+    draw = ImageDraw.Draw(canvas)
+    try:
+        font = ImageFont.load_default(size=14)
+    except TypeError:  # Pillow < 10.1: fixed bitmap font
+        font = ImageFont.load_default()
+    for i, (img, label) in enumerate(panels):
+        u8 = to_uint8(img)
+        crop = u8[y:y + size, x:x + size].repeat(ZOOM, axis=0).repeat(ZOOM, axis=1)
+        canvas.paste(Image.fromarray(u8), (i * w, LABEL_H))
+        canvas.paste(Image.fromarray(np.ascontiguousarray(crop)), (i * w, 2 * LABEL_H + h))
+        draw.text((i * w + 4, 4), label, fill=(0, 0, 0), font=font)
+        draw.text((i * w + 4, LABEL_H + h + 4), f"{ZOOM}x crop (box above)", fill=(0, 0, 0), font=font)
+        draw.rectangle([i * w + x - 1, LABEL_H + y - 1, i * w + x + size, LABEL_H + y + size], outline=(255, 0, 0))
+    return np.asarray(canvas)

@@ -44,7 +44,6 @@ def run_noise(model: str, sigmas: list[float], input_dir: Path, result_dir: Path
     from pngan.cli.batch import each_readable, raise_if_failed, refuse_overwriting_inputs, report_failure
     from pngan.errors import PnganError, WriteError
     from pngan.images import list_images, write_image
-    from pngan.noise import get_noise_model
 
     if model == "gaussian":
         if not sigmas:
@@ -56,10 +55,12 @@ def run_noise(model: str, sigmas: list[float], input_dir: Path, result_dir: Path
         if sigmas:
             raise PnganError(f"--sigma applies to --model gaussian only, not {model}")
         jobs = [(FOLDERS[model], {}, 0.0)]
-    fn = get_noise_model(model)
     files = list_images(input_dir)
     for folder, _, _ in jobs:
         refuse_overwriting_inputs(result_dir / folder, files, [f"{f.stem}.png" for f in files])
+    from pngan.noise import get_noise_model  # imports torch: only once the arguments are checked
+
+    fn = get_noise_model(model)
     failed: list[str] = []
     for folder, kw, s in jobs:
         for f, img in each_readable(progress(files, desc=folder, unit="img", leave=False), failed):

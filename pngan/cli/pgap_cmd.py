@@ -30,17 +30,26 @@ def pgap(train_dir: Path, test_dir: Path, generator: Path | None, noise: str | N
     """
 
     def job() -> None:
-        import numpy as np
-
         from pngan.errors import PnganError
-        from pngan.generate import generate
-        from pngan.models import load_model
-        from pngan.noise import get_noise_model
         from pngan.train.config import load_config
-        from pngan.train.pgap import pgap as run_pgap
 
         if (generator is None) == (noise is None):
             raise PnganError("give exactly one of --generator WEIGHTS or --noise MODEL")
+        for d in (train_dir, test_dir):
+            if not d.is_dir():
+                raise PnganError(f"{d}: no such folder")
+        if generator is not None and not generator.is_file():
+            raise PnganError(f"{generator}: no such weights file")
+        cfg = load_config(None, [f"optim.steps={steps}", f"model.denoiser={denoiser}", "model.denoiser_weights=",
+                                 f"run.out_dir={out}", f"run.seed={seed}", "run.val_every=0", *overrides])
+        # torch only now that the arguments are checked
+        import numpy as np
+
+        from pngan.generate import generate
+        from pngan.models import load_model
+        from pngan.noise import get_noise_model
+        from pngan.train.pgap import pgap as run_pgap
+
         if generator is not None:
             g = load_model(None, generator)
             synth = lambda clean, s: generate(g, clean, seed=s)  # noqa: E731
@@ -50,8 +59,6 @@ def pgap(train_dir: Path, test_dir: Path, generator: Path | None, noise: str | N
             kw = {"sigma": sigma} if noise == "gaussian" else {}
             synth = lambda clean, s: fn(clean, np.random.default_rng(s), **kw)  # noqa: E731
             what = f"{noise} noise" + (f" sigma {sigma:g}" if sigma is not None else "")
-        cfg = load_config(None, [f"optim.steps={steps}", f"model.denoiser={denoiser}", "model.denoiser_weights=",
-                                 f"run.out_dir={out}", f"run.seed={seed}", "run.val_every=0", *overrides])
         r = run_pgap(cfg, train_dir, test_dir, synth, samples=samples)
         click.echo(f"PGap ({what}, {denoiser}, {steps} steps): real-trained {r['psnr_real']:.2f} dB, "
                    f"generated-trained {r['psnr_generated']:.2f} dB, PGap {r['pgap']:.2f} dB")
