@@ -130,3 +130,105 @@ def test_errors():
         akld([np.zeros((4, 4, 3))], [], [])
     with pytest.raises(ValueError):
         gaussian_kernel_1d(6)
+
+
+# ------------------------------------------------------------------ closed form (hand-computed values)
+#
+# A noise field n = s * (+-1) with random signs has n^2 = s^2 at every pixel, so DANet's variance map
+# (a normalised Gaussian window over n^2, reflect padding) is exactly s^2 everywhere, at any window
+# position and at the borders. Real noise s_r and fake noise s_f then give, per pixel and channel,
+# KL(N(0, s_f^2) || N(0, s_r^2)) = 0.5 * (r - 1 - ln r) with r = s_f^2 / s_r^2 clamped to [0.1, 10].
+# With s a whole number of 8-bit levels and clean values away from 0 and 255, the images survive
+# 8-bit PNG exactly, so `pngan eval-noise` must print the same number.
+
+def _kl(r: float) -> float:
+    r = min(max(r, 0.1), 10.0)
+    return 0.5 * (r - 1 - math.log(r))
+
+
+# (real sigma per channel, fake sigmas per channel (one tuple per fake), hand-computed AKLD)
+CLOSED_FORM = {
+    # r = 2.25: 0.5 * (1.25 - ln 2.25) = 0.5 * (1.25 - 0.8109302162) = 0.2195348919
+    "ratio-2.25": ((10, 10, 10), [(15, 15, 15)], 0.2195348919),
+    # r = 1 / 4: 0.5 * (0.25 - 1 + ln 4) = 0.3181471806
+    "ratio-0.25": ((20, 20, 20), [(10, 10, 10)], 0.3181471806),
+    # per channel r = 1/4, 1, 4: (0.3181471806 + 0 + 0.8068528194) / 3 = 0.375
+    "per-channel": ((10, 10, 10), [(5, 10, 20)], 0.375),
+    # r = 16 clamped to 10: 0.5 * (9 - ln 10) = 3.3487074535; r = 1/25 clamped to 0.1: 0.7012925465
+    "clamped-high": ((10, 10, 10), [(40, 40, 40)], 3.3487074535),
+    "clamped-low": ((10, 10, 10), [(2, 2, 2)], 0.7012925465),
+    # two fakes are averaged: (0 + 0.2195348919) / 2
+    "two-fakes": ((10, 10, 10), [(10, 10, 10), (15, 15, 15)], 0.10976744595),
+}
+
+
+def _sign_field(shape: tuple[int, ...], seed: int) -> np.ndarray:
+    return np.where(np.random.default_rng(seed).random(shape) < 0.5, -1, 1)
+
+
+def _closed_form_images(real_s, fake_ss, h: int = 40, w: int = 52):
+    """uint8 clean, real and fakes: clean in [50, 205], +-s noise per channel (s in 8-bit levels)."""
+    clean = (data.astronaut()[::5, ::5][:h, :w].astype(np.int32) * 155 // 255 + 50)
+    real = clean + _sign_field(clean.shape, 1) * np.asarray(real_s)
+    fakes = [clean + _sign_field(clean.shape, 2 + i) * np.asarray(s) for i, s in enumerate(fake_ss)]
+    u8 = lambda a: a.astype(np.uint8)  # noqa: E731  (all values lie in [10, 245])
+    return u8(clean), u8(real), [u8(f) for f in fakes]
+
+
+def test_closed_form_values_by_hand():
+    assert _kl(2.25) == pytest.approx(0.2195348919, abs=1e-10)
+    assert (_kl(0.25) + _kl(1) + _kl(4)) / 3 == pytest.approx(0.375, abs=1e-12)  # ln 4 terms cancel
+
+
+@pytest.mark.parametrize("case", sorted(CLOSED_FORM))
+def test_library_akld_equals_closed_form(case):
+    real_s, fake_ss, want = CLOSED_FORM[case]
+    clean, real, fakes = _closed_form_images(real_s, fake_ss)
+    v_real = noise_variance_map(real, clean)
+    np.testing.assert_allclose(v_real, np.broadcast_to((np.asarray(real_s) / 255.0) ** 2, v_real.shape), rtol=1e-12)
+    assert akld_image(clean, real, fakes) == pytest.approx(want, abs=1e-9)
+    # float images in [0, 1] (as read from files) give the same value
+    f32 = lambda a: a.astype(np.float32) / np.float32(255)  # noqa: E731
+    assert akld_image(f32(clean), f32(real), [f32(f) for f in fakes]) == pytest.approx(want, abs=1e-6)
+
+
+def test_cli_eval_noise_equals_closed_form(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from pngan.cli import main
+    from pngan.images import write_image
+
+    stems, want = [], []
+    for i, case in enumerate(("ratio-2.25", "per-channel", "two-fakes")):
+        real_s, fake_ss, value = CLOSED_FORM[case]
+        clean, real, fakes = _closed_form_images(real_s, fake_ss, 36 + 4 * i, 48)
+        stem = f"img{i}"
+        write_image(tmp_path / "clean" / f"{stem}_mean.png", clean)
+        write_image(tmp_path / "real" / f"{stem}_real.png", real)
+        for k, f in enumerate(fakes):
+            write_image(tmp_path / "fake" / f"{stem}_{k}.png", f)
+        stems.append(stem)
+        want.append(value)
+    r = CliRunner().invoke(main, ["eval-noise", "--clean", str(tmp_path / "clean"), "--real", str(tmp_path / "real"),
+                                  "--fake", str(tmp_path / "fake"), "--json", str(tmp_path / "akld.json")])
+    assert r.exit_code == 0, r.output
+    res = json.loads((tmp_path / "akld.json").read_text())
+    for stem, value in zip(stems, want):
+        assert res["per_image"][stem] == pytest.approx(value, abs=1e-6)
+        assert f"{stem}  AKLD {value:.4f}" in r.output
+    mean = float(np.mean(want))  # (0.2195348919 + 0.375 + 0.1097674460) / 3 = 0.2347674460
+    assert mean == pytest.approx(0.2347674460, abs=1e-9)
+    assert res["akld"] == pytest.approx(mean, abs=1e-6)
+    assert f"AKLD {mean:.4f}  over 3 images" in r.output
+
+
+def test_gaussian_noise_approaches_the_closed_form_on_a_large_image():
+    """Real AWGN (not +-s): the local estimate fluctuates, so AKLD sits a little above the closed form."""
+    rng = np.random.default_rng(0)
+    clean = np.full((256, 256, 3), 0.5)
+    real = clean + 10 / 255 * rng.standard_normal(clean.shape)
+    fake = clean + 15 / 255 * rng.standard_normal(clean.shape)
+    v = akld_image(clean, real, [fake])
+    assert _kl(2.25) < v < _kl(2.25) + 0.15
