@@ -1,38 +1,72 @@
-"""TensorRT engine (``model.engine``) built from the exported ONNX with the TensorRT 10 Python API.
+"""TensorRT engine (``model.engine``) built from the exported ONNX as a strongly typed network.
 
-FP16 / INT8 (implicit quantization with an entropy calibrator over the calibration
-crops, cached in ``calibration.cache``), one optimization profile for dynamic
-H x W from the CLI's min/opt/max. The calibrator's batching and caching live in the
-pure-Python ``CalibratorCore`` (tested without TensorRT); ``make_trt_calibrator``
-wraps it in a ``tensorrt.IInt8EntropyCalibrator2`` only when tensorrt imports.
+Precision comes from the ONNX, never from builder flags: TensorRT 11 removed the weakly
+typed FP16/INT8 flags (deprecated since 10.12) and the implicit INT8 calibrator
+(``IInt8EntropyCalibrator2``, ``int8_calibrator``, ``set_calibration_profile``), so one
+path serves TensorRT 10 and 11 (``TENSORRT_REQUIREMENT``):
+
+- ``fp32``: the FP32 ONNX, with TF32 switched off (float32 math);
+- ``fp16``: ``onnx_quantize.to_fp16``'s ONNX (float16 inside, float32 I/O);
+- ``int8``: explicit quantization: ``onnx_quantize.to_int8``'s QDQ ONNX (calibrated there on
+  the calibration crops), made TensorRT-ready by ``qdq_for_tensorrt``.
+
+The ONNX the engine is built from is kept beside it as ``source.onnx`` (engines are tied
+to one GPU and TensorRT version; rebuild with ``trtexec --onnx=source.onnx --stronglyTyped``).
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch.nn as nn
 
-from pngan.calibration import BatchStream, CalibrationCache
+from pngan.atomic import write_bytes
 from pngan.errors import BackendMissingError, PnganError
 
 if TYPE_CHECKING:
+    import tensorrt as trt
+
     from pngan.export.job import ExportJob
 
 ENGINE_FILE = "model.engine"
-CACHE_FILE = "calibration.cache"
+SOURCE_FILE = "source.onnx"
 WORKSPACE_BYTES = 2 << 30
-CALIB_BATCH = 8
+TENSORRT_MIN = (10, 0)  # lowest supported (major, minor)
+TENSORRT_BELOW = (12, 0)  # first unsupported
+TENSORRT_REQUIREMENT = "tensorrt>=10.0,<12"
+INSTALL_HINT = (f"TensorRT needs an NVIDIA GPU and driver (Linux or Windows); there run: "
+                f"pip install \"{TENSORRT_REQUIREMENT}\"")
 
 
-def require_tensorrt() -> None:
-    """Raise ``BackendMissingError`` naming the ``tensorrt`` extra when tensorrt is absent."""
+class TensorRTMissingError(BackendMissingError):
+    """tensorrt does not import, or its version is outside ``TENSORRT_REQUIREMENT``."""
+
+    def __init__(self, message: str) -> None:
+        PnganError.__init__(self, message)
+        self.package, self.extra = "tensorrt", "tensorrt"
+
+
+def check_version(version: str) -> tuple[int, int]:
+    """``(major, minor)`` of a supported TensorRT version; ``TensorRTMissingError`` otherwise."""
+    m = re.match(r"(\d+)\.(\d+)", str(version))
+    found = (int(m[1]), int(m[2])) if m else None
+    if found is None or not TENSORRT_MIN <= found < TENSORRT_BELOW:
+        raise TensorRTMissingError(f"TensorRT {version} is installed but pngan supports {TENSORRT_REQUIREMENT}: "
+                                   f"pip install \"{TENSORRT_REQUIREMENT}\"")
+    return found
+
+
+def require_tensorrt() -> Any:
+    """The ``tensorrt`` module, checked against the supported range (one-line errors)."""
     try:
-        import tensorrt  # noqa: F401
+        import tensorrt
     except ImportError:
-        raise BackendMissingError("tensorrt", "tensorrt") from None
+        raise TensorRTMissingError(f"tensorrt is not installed (the 'tensorrt' extra); {INSTALL_HINT}") from None
+    check_version(getattr(tensorrt, "__version__", "unknown"))
+    return tensorrt
 
 
 def engine_filename(precision: str) -> str:
@@ -42,126 +76,161 @@ def engine_filename(precision: str) -> str:
     return ENGINE_FILE
 
 
-class CalibratorCore:
-    """What a TensorRT calibrator does, minus TensorRT: hand out batches, read/write the cache.
+# --- the ONNX TensorRT parses (no TensorRT needed) ----------------------------------------------
 
-    ``to_device(batch) -> int`` copies a host batch to device memory and returns its
-    address (the adapter passes a CUDA copy; tests pass a fake). While a valid cache
-    exists, TensorRT reads it and asks for no batches.
+def _init(model: Any) -> dict[str, Any]:
+    return {i.name: i for i in model.graph.initializer}
+
+
+def qdq_for_tensorrt(src: Path, dst: Path) -> dict[str, Any]:
+    """Rewrite ONNX Runtime's QDQ model into the form TensorRT's explicit quantization takes.
+
+    TensorRT quantizes symmetrically (int8, zero point 0) and wants float biases. Each
+    uint8 activation quantizer with range ``[lo, hi] = scale * ([0, 255] - zero_point)``
+    becomes ``Clip(lo, hi)`` (the saturation the uint8 quantizer applied, including the
+    ReLUs ONNX Runtime folded into it) followed by int8 with scale ``max(|lo|, |hi|) / 127``;
+    int32 bias ``DequantizeLinear`` nodes become their float values. A model already in
+    this form is copied unchanged.
     """
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
 
-    def __init__(self, stream: BatchStream, cache: CalibrationCache, to_device: Callable[[np.ndarray], int]) -> None:
-        self.stream, self.cache, self.to_device = stream, cache, to_device
-        self.batches_served = 0
+    model = onnx.load(str(src))
+    g, inits = model.graph, _init(model)
+    nodes, new_inits, done, clips, biases = [], [], {}, 0, 0
+    for node in g.node:
+        zp = inits.get(node.input[2]) if len(node.input) > 2 else None
+        if node.op_type == "DequantizeLinear" and node.input[0] in inits \
+                and inits[node.input[0]].data_type == TensorProto.INT32:
+            q = numpy_helper.to_array(inits[node.input[0]]).astype(np.float64)
+            scale = numpy_helper.to_array(inits[node.input[1]]).astype(np.float64)
+            z = numpy_helper.to_array(zp).astype(np.float64) if zp is not None else 0.0
+            new_inits.append(numpy_helper.from_array(((q - z) * scale).astype(np.float32), node.output[0]))
+            biases += 1
+            continue
+        if node.op_type in ("QuantizeLinear", "DequantizeLinear") and zp is not None \
+                and zp.data_type == TensorProto.UINT8:
+            key = (node.input[1], node.input[2])
+            if key not in done:
+                s = float(numpy_helper.to_array(inits[key[0]]).reshape(-1)[0])
+                z = float(numpy_helper.to_array(zp).reshape(-1)[0])
+                if numpy_helper.to_array(zp).size != 1:
+                    raise PnganError("per-channel uint8 activations cannot be made symmetric for TensorRT")
+                lo, hi = s * (0 - z), s * (255 - z)
+                names = tuple(f"{k}_trt_s8" for k in key) + tuple(f"{key[0]}_trt_{b}" for b in ("lo", "hi"))
+                new_inits += [numpy_helper.from_array(np.array(max(abs(lo), abs(hi), 1e-12) / 127, np.float32),
+                                                      names[0]),
+                              numpy_helper.from_array(np.array(0, np.int8), names[1]),
+                              numpy_helper.from_array(np.array(lo, np.float32), names[2]),
+                              numpy_helper.from_array(np.array(hi, np.float32), names[3])]
+                done[key] = names
+            names = done[key]
+            if node.op_type == "QuantizeLinear":
+                clipped = f"{node.input[0]}_trt_clip_{clips}"
+                nodes.append(helper.make_node("Clip", [node.input[0], names[2], names[3]], [clipped],
+                                              name=f"{node.name or 'q'}_trt_clip"))
+                clips += 1
+                node.input[0] = clipped
+            node.input[1], node.input[2] = names[0], names[1]
+        nodes.append(node)
+    del g.node[:]
+    g.node.extend(nodes)
+    used = {i for n in g.node for i in n.input}
+    keep = [i for i in g.initializer if i.name in used] + [i for i in new_inits if i.name in used]
+    del g.initializer[:]
+    g.initializer.extend(keep)
+    for vi in g.value_info:
+        if vi.type.tensor_type.elem_type == TensorProto.UINT8:
+            vi.type.tensor_type.elem_type = TensorProto.INT8
+    check_tensorrt_qdq(model)
+    onnx.save(model, str(dst))
+    return {"tensorrt_qdq": {"activations": "int8 symmetric (scale from the calibrated uint8 range, Clip to "
+                                            "that range before each quantizer)",
+                             "biases": "float", "clips_inserted": clips, "biases_dequantized": biases}}
 
-    def get_batch_size(self) -> int:
-        return self.stream.batch_size
 
-    def get_batch(self, names: list[str]) -> list[int] | None:
-        batch = self.stream.next_batch()
-        if batch is None:
-            return None
-        self.batches_served += 1
-        return [self.to_device(batch)]
+def check_tensorrt_qdq(model: Any) -> int:
+    """Number of Q/DQ nodes; ``PnganError`` for one TensorRT rejects (non-int8 or non-zero zero point)."""
+    from onnx import TensorProto, numpy_helper
 
-    def read_calibration_cache(self) -> bytes | None:
-        return self.cache.read()
+    inits, count = _init(model), 0
+    for node in model.graph.node:
+        if node.op_type not in ("QuantizeLinear", "DequantizeLinear"):
+            continue
+        count += 1
+        x = inits.get(node.input[0])
+        if x is not None and x.data_type not in (TensorProto.INT8, TensorProto.FLOAT):
+            raise PnganError(f"{node.name}: TensorRT dequantizes int8 only, got {TensorProto.DataType.Name(x.data_type)}")
+        zp = inits.get(node.input[2]) if len(node.input) > 2 else None
+        if zp is not None and (zp.data_type != TensorProto.INT8 or numpy_helper.to_array(zp).any()):
+            raise PnganError(f"{node.name}: TensorRT needs int8 zero points equal to 0")
+    if not count:
+        raise PnganError("the INT8 ONNX has no QuantizeLinear/DequantizeLinear nodes")
+    return count
 
-    def write_calibration_cache(self, data: Any) -> None:
-        self.cache.write(bytes(data))
+
+def tensorrt_onnx(net: nn.Module, job: ExportJob) -> tuple[Path, dict[str, Any]]:
+    """Write the ONNX the engine is built from into ``job.scratch``; returns its path and manifest fields."""
+    from pngan.export import onnx_quantize
+    from pngan.export.onnx_export import write_fp32_onnx
+
+    fp32 = job.scratch / "fp32.onnx"
+    write_fp32_onnx(net, fp32, job)
+    if job.precision == "fp32":
+        return fp32, {}
+    if job.precision == "fp16":
+        dst = job.scratch / "fp16.onnx"
+        return dst, onnx_quantize.to_fp16(fp32, dst)
+    if job.precision != "int8":
+        raise PnganError(f"unknown TensorRT precision {job.precision!r}")
+    qdq, dst = job.scratch / "int8.qdq.onnx", job.scratch / "int8.onnx"
+    fields = onnx_quantize.to_int8(fp32, qdq, job.calibration)
+    return dst, {**fields, **qdq_for_tensorrt(qdq, dst)}
 
 
-def make_trt_calibrator(core: CalibratorCore) -> Any:
-    """A ``trt.IInt8EntropyCalibrator2`` delegating to ``core`` (device buffers via torch CUDA tensors)."""
+# --- the engine (TensorRT) -----------------------------------------------------------------------
+
+def _parse(network: trt.INetworkDefinition, logger: trt.Logger, onnx_path: Path) -> None:
     import tensorrt as trt
 
-    class EntropyCalibrator(trt.IInt8EntropyCalibrator2):
-        def __init__(self) -> None:
-            trt.IInt8EntropyCalibrator2.__init__(self)
-            self.core = core
-
-        def get_batch_size(self) -> int:
-            return core.get_batch_size()
-
-        def get_batch(self, names: list[str]) -> list[int] | None:
-            return core.get_batch(names)
-
-        def read_calibration_cache(self) -> bytes | None:
-            return core.read_calibration_cache()
-
-        def write_calibration_cache(self, cache: Any) -> None:
-            core.write_calibration_cache(cache)
-
-    return EntropyCalibrator()
-
-
-class TorchCudaBuffer:
-    """``to_device`` for ``CalibratorCore``: keeps the last batch alive in a CUDA tensor."""
-
-    def __init__(self) -> None:
-        import torch
-
-        if not torch.cuda.is_available():
-            raise PnganError("TensorRT INT8 calibration needs a CUDA device (torch.cuda is not available)")
-        self._tensor = None
-
-    def __call__(self, batch: np.ndarray) -> int:
-        import torch
-
-        self._tensor = torch.from_numpy(batch).cuda()
-        return int(self._tensor.data_ptr())
-
-
-def build_engine(onnx_path: Path, job: ExportJob, cache_path: Path) -> tuple[bytes, dict[str, Any]]:
-    """Parse ``onnx_path`` and build a serialized engine for the job's precision and profile."""
-    import tensorrt as trt
-
-    logger = trt.Logger(trt.Logger.WARNING)
-    builder = trt.Builder(logger)
-    network = builder.create_network(0)  # explicit batch is the only mode in TensorRT 10
     parser = trt.OnnxParser(network, logger)
     if not parser.parse_from_file(str(onnx_path)):
         errs = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
         raise PnganError(f"TensorRT cannot parse the ONNX model: {errs[:300]}")
+
+
+def build_engine(onnx_path: Path, job: ExportJob) -> tuple[bytes, dict[str, Any]]:
+    """Parse ``onnx_path`` into a strongly typed network and build a serialized engine for the profile."""
+    from pngan.export.onnx_export import INPUT_NAME
+
+    trt = require_tensorrt()
+    logger = trt.Logger(trt.Logger.WARNING)
+    builder = trt.Builder(logger)
+    network = builder.create_network(1 << int(trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED))
+    _parse(network, logger, onnx_path)
     config = builder.create_builder_config()
     config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, WORKSPACE_BYTES)
+    if job.precision == "fp32":
+        config.clear_flag(trt.BuilderFlag.TF32)  # float32 math, not TF32 tensor cores
     profile = builder.create_optimization_profile()
     lo, opt, hi = job.shapes.profile()
-    profile.set_shape("input", lo, opt, hi)
-    config.add_optimization_profile(profile)
-    fields: dict[str, Any] = {"profile": {"min": list(lo), "opt": list(opt), "max": list(hi)}}
-    if job.precision in ("fp16", "int8"):
-        config.set_flag(trt.BuilderFlag.FP16)  # INT8 layers fall back to FP16, not FP32
-    if job.precision == "int8":
-        if job.calibration is None:
-            raise PnganError("INT8 needs calibration data")
-        config.set_flag(trt.BuilderFlag.INT8)
-        stream = BatchStream(job.calibration, min(CALIB_BATCH, job.calibration.samples))
-        core = CalibratorCore(stream, CalibrationCache(cache_path), TorchCudaBuffer())
-        config.int8_calibrator = make_trt_calibrator(core)
-        calib_shape = stream.shape
-        calib_profile = builder.create_optimization_profile()
-        calib_profile.set_shape("input", calib_shape, calib_shape, calib_shape)
-        config.set_calibration_profile(calib_profile)
-        fields["int8_calibrator"] = {"type": "IInt8EntropyCalibrator2", "batch": stream.batch_size,
-                                     "cache": cache_path.name}
+    profile.set_shape(INPUT_NAME, lo, opt, hi)
+    if config.add_optimization_profile(profile) < 0:
+        raise PnganError(f"TensorRT rejected the shape profile min {lo}, opt {opt}, max {hi}")
     serialized = builder.build_serialized_network(network, config)
     if serialized is None:
         raise PnganError("TensorRT failed to build the engine (see the TensorRT log above)")
-    return bytes(serialized), fields
+    return bytes(serialized), {"profile": {"min": list(lo), "opt": list(opt), "max": list(hi)},
+                               "network": "strongly typed", "tf32": job.precision != "fp32"}
 
 
 def export_tensorrt(net: nn.Module, folder: Path, job: ExportJob) -> dict[str, Any]:
-    """Write ``folder/model.engine`` (and ``calibration.cache`` for INT8); returns manifest fields."""
-    require_tensorrt()
-    import tensorrt as trt
-
-    from pngan.export.onnx_export import write_fp32_onnx
-
-    onnx_path = job.scratch / "fp32.onnx"
-    write_fp32_onnx(net, onnx_path, job)
-    engine, fields = build_engine(onnx_path, job, folder / CACHE_FILE)
+    """Write ``folder/model.engine`` and the ``source.onnx`` it was built from; returns manifest fields."""
+    trt = require_tensorrt()
+    onnx_path, fields = tensorrt_onnx(net, job)
+    engine, built = build_engine(onnx_path, job)
     path = folder / engine_filename(job.precision)
-    path.write_bytes(engine)
-    return {"artifact": path.name, "tensorrt_version": trt.__version__, "built_from": "onnx",
-            "engine_bytes": len(engine), **fields}
+    write_bytes(folder / SOURCE_FILE, onnx_path.read_bytes())
+    write_bytes(path, engine)
+    return {"artifact": path.name, "tensorrt_version": trt.__version__, "built_from": SOURCE_FILE,
+            "engine_bytes": len(engine), **built, **fields}
