@@ -8,12 +8,14 @@ import click
 
 from pngan.calibration.source import DEFAULT_SAMPLES
 from pngan.cli.errors import run_cli
+from pngan.cli.options import conventions
 from pngan.export.shapes import DEFAULT_MAX, DEFAULT_MIN, DEFAULT_OPT
 
 TARGET_CHOICES = ["onnx", "openvino", "coreml", "tensorrt", "all"]
 HW = click.Tuple([click.IntRange(min=1), click.IntRange(min=1)])
 
 
+@conventions  # --calib-dir or --calib_dir; --model in any case, checked before torch is imported
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--model", "model_name", required=True, help="Registered model name (see `pngan models`).")
 @click.option("--weights", type=click.Path(path_type=Path), default=None,
