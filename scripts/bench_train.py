@@ -2,6 +2,11 @@
 
     python scripts/bench_train.py                                  # CPU, smnet-s, batch 8, 64x64
     python scripts/bench_train.py --generator smnet --batch 16 --patch 128 --device cuda   # GPU, bf16 autocast
+    ... --on-device --compile --profile prof.txt    # crops cut on the GPU, compiled nets, top kernels of one step
+
+Every overhead switch is a flag, so "before" and "after" are two runs of this script on one machine:
+``--no-fused`` (per-parameter Adam), ``--on-device`` (uint8 images kept on the GPU), ``--compile``
+(torch.compile of generator, discriminator and frozen denoiser).
 
 Data: synthetic noisy/clean pairs made from scikit-image's bundled photos (no downloads).
 FLOPs of one training step are counted with ``torch.utils.flop_counter``; MFU = achieved FLOP/s
@@ -46,6 +51,10 @@ def main() -> None:
     ap.add_argument("--device", default="auto")
     ap.add_argument("--amp", default="auto")
     ap.add_argument("--compile", action="store_true")
+    ap.add_argument("--on-device", action="store_true", help="keep the training images on the GPU, crop there")
+    ap.add_argument("--no-fused", action="store_true", help="per-parameter Adam instead of the fused kernel")
+    ap.add_argument("--no-channels-last", action="store_true")
+    ap.add_argument("--profile", default=None, help="write torch.profiler's top ops of 3 steps to this file")
     ap.add_argument("--peak-tflops", type=float, default=None)
     args = ap.parse_args()
 
@@ -54,10 +63,13 @@ def main() -> None:
         cfg = load_config(None, [f"data.train_dir={Path(tmp) / 'pairs'}", f"run.out_dir={Path(tmp) / 'run'}",
                                  f"model.generator={args.generator}", f"data.batch={args.batch}",
                                  f"data.patch={args.patch}", f"run.device={args.device}", f"run.amp={args.amp}",
-                                 f"run.compile={'true' if args.compile else 'false'}"])
+                                 f"run.compile={'true' if args.compile else 'false'}",
+                                 f"data.on_device={'true' if args.on_device else 'false'}",
+                                 f"optim.fused={'false' if args.no_fused else 'true'}",
+                                 f"run.channels_last={'false' if args.no_channels_last else 'true'}"])
         s = start_session(cfg.run, Path(tmp) / "run")
         stage = PnganStage(cfg, s)
-        batches = iter(step_loader(stage.bank, 0, args.warmup + args.steps + 1))
+        batches = iter(step_loader(stage.bank, 0, args.warmup + args.steps + 4))
         batch0 = next(batches)
         with FlopCounterMode(display=False) as fc:
             stage.train_step(batch0, 0)
@@ -72,10 +84,24 @@ def main() -> None:
         if s.device.type == "cuda":
             torch.cuda.synchronize()
         dt = (time.perf_counter() - t0) / args.steps
+        if args.profile:
+            from torch.profiler import ProfilerActivity, profile
+
+            acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if s.device.type == "cuda" else [])
+            with profile(activities=acts) as prof:
+                for step in range(3):
+                    stage.train_step(next(batches), args.warmup + 1 + args.steps + step)
+                if s.device.type == "cuda":
+                    torch.cuda.synchronize()
+            key = "cuda_time_total" if s.device.type == "cuda" else "cpu_time_total"
+            Path(args.profile).write_text(prof.key_averages().table(sort_by=key, row_limit=40))
+            n_kernels = sum(e.count for e in prof.key_averages() if e.device_type.name == "CUDA")
+            print(f"profile: {args.profile} ({n_kernels / 3:.0f} GPU kernels per step)")
         peak = args.peak_tflops or (989.0 if s.device.type == "cuda" else None)
         achieved = flops / dt / 1e12
         print(f"device {s.device} ({torch.get_num_threads()} threads), amp {s.amp_dtype}, generator {args.generator}, "
-              f"batch {args.batch}, patch {args.patch}")
+              f"batch {args.batch}, patch {args.patch}, fused {not args.no_fused}, on_device {args.on_device}, "
+              f"compile {args.compile}, channels_last {not args.no_channels_last}")
         print(f"step {dt * 1e3:.1f} ms, {1 / dt:.2f} steps/s, {args.batch / dt:.1f} images/s, "
               f"{flops / 1e9:.1f} GFLOP/step, {achieved:.3f} TFLOP/s"
               + (f", MFU {100 * achieved / peak:.2f}% of {peak:g} TFLOP/s" if peak else ""))

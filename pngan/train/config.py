@@ -31,6 +31,7 @@ class DataConfig:
     batch: int = 8
     workers: int = 0
     pin_memory: bool = True
+    on_device: bool = False      # CUDA: keep the uint8 images on the GPU and cut crops there (no H2D per step)
 
 
 @dataclass
@@ -52,6 +53,7 @@ class LossConfig:
     alignment: float = 1.0        # L1(Dn(fake), Dn(real)), Dn frozen
     fidelity: float = 0.0         # L1(fake, real)
     noise_std: float = 1.0        # L1 between local noise std maps of fake and real (7x7 window)
+    noise_kl: float = 0.0         # per-pixel KL between local noise variance maps (AKLD as a loss)
 
 
 @dataclass
@@ -63,6 +65,7 @@ class OptimConfig:
     schedule: str = "cosine"      # "cosine" | "constant"
     min_lr_ratio: float = 0.01
     grad_clip: float = 1.0
+    fused: bool = True            # CUDA: fused Adam kernels (one launch for all parameters)
 
 
 @dataclass
@@ -79,6 +82,7 @@ class RunConfig:
     val_every: int = 250
     image_every: int = 250
     val_samples: int = 2          # fakes per image for AKLD
+    val_crop: int = 256           # centre crop of each validation pair (0 = whole images)
     finetune_samples: int = 2     # generated samples per clean image (finetune stage)
 
 

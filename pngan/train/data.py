@@ -19,10 +19,11 @@ from pngan.errors import PnganError
 from pngan.images import read_image, to_uint8
 
 
-def step_generator(seed: int, rank: int, step: int, stream: int = 0) -> torch.Generator:
-    """A torch generator that depends only on its arguments."""
+def step_generator(seed: int, rank: int, step: int, stream: int = 0,
+                   device: torch.device | str = "cpu") -> torch.Generator:
+    """A torch generator (on ``device``) that depends only on its arguments."""
     mixed = np.random.SeedSequence([seed, rank, step, stream]).generate_state(1, dtype=np.uint64)[0]
-    return torch.Generator().manual_seed(int(mixed) & ((1 << 63) - 1))
+    return torch.Generator(device=device).manual_seed(int(mixed) & ((1 << 63) - 1))
 
 
 class CropBank(Dataset):
@@ -49,6 +50,17 @@ class CropBank(Dataset):
         self.clean.append(torch.from_numpy(to_uint8(clean)).permute(2, 0, 1).contiguous())
         if noisy is not None:
             self.noisy.append(torch.from_numpy(to_uint8(noisy)).permute(2, 0, 1).contiguous())
+
+    @property
+    def on_device(self) -> bool:
+        """Whether the images are held on an accelerator (then crops are cut there, without pinning)."""
+        return self.clean[0].device.type != "cpu"
+
+    def to(self, device: torch.device | str) -> "CropBank":
+        """Move the uint8 images to ``device``; crops are then cut and converted there."""
+        self.clean = [t.to(device) for t in self.clean]
+        self.noisy = [t.to(device) for t in self.noisy]
+        return self
 
     def __len__(self) -> int:
         return 1 << 62

@@ -70,8 +70,8 @@ def train(stage_name: str, cfg: TrainConfig, resume: bool = False, export_weight
         previous = signal.signal(signal.SIGTERM, lambda *_: stop_requested.append(True)) \
             if session.is_main and hasattr(signal, "SIGTERM") else None
         steps, saved, last_val, best = cfg.optim.steps, start, {}, _read_best(out)
-        loader = step_loader(stage.bank, start, steps, cfg.data.workers,
-                             cfg.data.pin_memory and session.device.type == "cuda")
+        loader = step_loader(stage.bank, start, steps, 0 if stage.bank.on_device else cfg.data.workers,
+                             cfg.data.pin_memory and session.device.type == "cuda" and not stage.bank.on_device)
         bar = None
         if progress and session.is_main:
             from pngan.progress import progress as progress_bar

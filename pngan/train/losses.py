@@ -36,21 +36,39 @@ def alignment_loss(denoiser: nn.Module, fake: torch.Tensor, real: torch.Tensor) 
 
 
 def _gaussian_window(size: int = 7, device=None, dtype=torch.float32) -> torch.Tensor:
-    sigma = 0.3 * ((size - 1) * 0.5 - 1) + 0.8  # OpenCV's rule, as AKLD uses
-    x = torch.arange(size, device=device, dtype=dtype) - (size - 1) / 2
-    g = torch.exp(-(x**2) / (2 * sigma**2))
-    g = g / g.sum()
+    """AKLD's window (OpenCV's ``getGaussianKernel(size, -1)``, the fixed 7-tap table for size 7), 2-D."""
+    from pngan.metrics.akld import gaussian_kernel_1d
+
+    g = torch.as_tensor(gaussian_kernel_1d(size), device=device, dtype=dtype)
     return (g[:, None] * g[None, :])[None, None]
 
 
-def local_noise_std(noisy: torch.Tensor, clean: torch.Tensor, size: int = 7) -> torch.Tensor:
-    """Per-pixel, per-channel noise standard deviation: Gaussian-blurred squared residual, square-rooted."""
+def local_noise_var(noisy: torch.Tensor, clean: torch.Tensor, size: int = 7) -> torch.Tensor:
+    """Per-pixel, per-channel noise variance as AKLD estimates it: Gaussian-blurred squared residual."""
     c = noisy.shape[1]
     w = _gaussian_window(size, noisy.device, noisy.dtype).expand(c, 1, size, size)
-    sq = F.pad((noisy - clean) ** 2, (size // 2,) * 4, mode="reflect")
-    return (F.conv2d(sq, w, groups=c) + 1e-8).sqrt()
+    return F.conv2d(F.pad((noisy - clean) ** 2, (size // 2,) * 4, mode="reflect"), w, groups=c)
+
+
+def local_noise_std(noisy: torch.Tensor, clean: torch.Tensor, size: int = 7) -> torch.Tensor:
+    """Per-pixel, per-channel noise standard deviation (square root of :func:`local_noise_var`)."""
+    return (local_noise_var(noisy, clean, size) + 1e-8).sqrt()
 
 
 def noise_level_loss(fake: torch.Tensor, real: torch.Tensor, clean: torch.Tensor) -> torch.Tensor:
     """Noise-domain alignment: L1 between local noise-level maps of fake and real (what AKLD compares)."""
     return F.l1_loss(local_noise_std(fake, clean), local_noise_std(real, clean))
+
+
+KL_FLOOR = (0.5 / 255) ** 2  # half an 8-bit step: below it, rounding to 8 bits leaves no noise
+
+
+def noise_kl_loss(fake: torch.Tensor, real: torch.Tensor, clean: torch.Tensor) -> torch.Tensor:
+    """Per-pixel KL(N(0, v_fake) || N(0, v_real)) of the local variance maps, averaged: AKLD as a loss.
+
+    Both variances get ``KL_FLOOR`` added instead of AKLD's clamp of the ratio, so the gradient never
+    vanishes: where the real residual is zero (flat JPEG blocks, clipped highlights) the fake's noise is
+    pushed below half an 8-bit step, which 8-bit rounding then removes.
+    """
+    r = (local_noise_var(fake, clean) + KL_FLOOR) / (local_noise_var(real, clean) + KL_FLOOR)
+    return 0.5 * (r - 1 - torch.log(r)).mean()

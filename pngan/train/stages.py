@@ -14,16 +14,14 @@ import torch.nn.functional as F
 from pngan.data.clean import clean_images
 from pngan.data.pairs import Pair, find_pairs
 from pngan.errors import PnganError
+from pngan.generate import sample_seed
 from pngan.images import read_image
 from pngan.metrics import akld, psnr
 from pngan.models import build, load_model
 from pngan.train.config import TrainConfig
 from pngan.train.data import CropBank, step_generator
-from pngan.train.losses import alignment_loss, noise_level_loss, ragan_d_loss, ragan_g_loss
+from pngan.train.losses import alignment_loss, noise_kl_loss, noise_level_loss, ragan_d_loss, ragan_g_loss
 from pngan.train.session import Session, unwrap
-
-VAL_CROP = 256
-
 
 def _schedule(opt: torch.optim.Optimizer, cfg: TrainConfig) -> torch.optim.lr_scheduler.LambdaLR:
     steps, floor = max(1, cfg.optim.steps), cfg.optim.min_lr_ratio
@@ -36,17 +34,27 @@ def _schedule(opt: torch.optim.Optimizer, cfg: TrainConfig) -> torch.optim.lr_sc
 
 
 def _val_pairs(cfg: TrainConfig) -> list[tuple[str, np.ndarray, np.ndarray]]:
-    """Held-out (id, noisy, clean) center crops; the training pairs when no val_dir is set."""
+    """Held-out (id, noisy, clean) centre crops of ``run.val_crop`` (0: whole images); the training pairs
+    when no val_dir is set."""
     root = cfg.data.val_dir or cfg.data.train_dir
     if not root:
         return []
     out = []
+    crop = cfg.run.val_crop
     for p in find_pairs(root):
         n, c = read_image(p.noisy), read_image(p.clean)
-        h, w = n.shape[:2]
-        top, left = max(0, (h - VAL_CROP) // 2), max(0, (w - VAL_CROP) // 2)
-        out.append((p.id, n[top:top + VAL_CROP, left:left + VAL_CROP], c[top:top + VAL_CROP, left:left + VAL_CROP]))
+        if crop > 0:
+            h, w = n.shape[:2]
+            top, left = max(0, (h - crop) // 2), max(0, (w - crop) // 2)
+            n, c = n[top:top + crop, left:left + crop], c[top:top + crop, left:left + crop]
+        out.append((Path(p.clean).name, n, c))  # named as eval-noise names samples (by the clean file)
     return out
+
+
+def _adam(params, lr: float, cfg: TrainConfig, device: torch.device) -> torch.optim.Adam:
+    """Adam with the config's betas; the fused kernel on CUDA (one launch for all parameters)."""
+    return torch.optim.Adam(params, lr=lr, betas=tuple(cfg.optim.betas),
+                            fused=cfg.optim.fused and device.type == "cuda")
 
 
 def _to_batch(img: np.ndarray, s: Session) -> torch.Tensor:
@@ -65,6 +73,12 @@ class Stage:
     def __init__(self, cfg: TrainConfig, session: Session) -> None:
         self.cfg, self.s = cfg, session
         self.scaler = torch.amp.GradScaler(enabled=session.amp_dtype == torch.float16)
+
+    def _bank(self, **kwargs: Any) -> CropBank:
+        """The step-indexed crop source; on CUDA with ``data.on_device`` the images live on the GPU."""
+        d = self.cfg.data
+        bank = CropBank(patch=d.patch, batch=d.batch, seed=self.cfg.run.seed, rank=self.s.rank, **kwargs)
+        return bank.to(self.s.device) if d.on_device and self.s.device.type == "cuda" else bank
 
     def _step_opt(self, loss: torch.Tensor, opt: torch.optim.Optimizer, params) -> None:
         opt.zero_grad(set_to_none=True)
@@ -99,14 +113,13 @@ class DenoiserStage(Stage):
             net = build(m.denoiser, **m.denoiser_config)
         self.net_plain = net.train()
         self.net = session.prepare(net, compile=cfg.run.compile)
-        self.opt = torch.optim.Adam(self.net.parameters(), lr=cfg.optim.lr_g, betas=tuple(cfg.optim.betas))
+        self.opt = _adam(self.net.parameters(), cfg.optim.lr_g, cfg, session.device)
         self.sched = _schedule(self.opt, cfg)
         if pairs is None:
             if not cfg.data.train_dir:
                 raise PnganError("data.train_dir is not set (a folder with input/ and groundtruth/)")
             pairs = find_pairs(cfg.data.train_dir)
-        self.bank = CropBank(pairs=pairs, patch=cfg.data.patch, batch=cfg.data.batch, seed=cfg.run.seed,
-                             rank=session.rank)
+        self.bank = self._bank(pairs=pairs)
         self.val = _val_pairs(cfg)
 
     def train_step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, float]:
@@ -147,7 +160,7 @@ class FinetuneStage(DenoiserStage):
     name = "finetune"
 
     def __init__(self, cfg: TrainConfig, session: Session) -> None:
-        from pngan.generate import generate, sample_seed
+        from pngan.generate import generate
         from pngan.images import write_image
 
         if not cfg.data.clean_dir:
@@ -183,21 +196,20 @@ class PnganStage(Stage):
         for p in dn.parameters():
             p.requires_grad_(False)
         self.g = session.prepare(g, compile=cfg.run.compile)
-        self.d = session.prepare(d)
-        self.dn = session.prepare(dn.eval(), train=False)
-        self.opt_g = torch.optim.Adam(self.g.parameters(), lr=o.lr_g, betas=tuple(o.betas))
-        self.opt_d = torch.optim.Adam(self.d.parameters(), lr=o.lr_d, betas=tuple(o.betas))
+        self.d = session.prepare(d, compile=cfg.run.compile)
+        self.dn = session.prepare(dn.eval(), train=False, compile=cfg.run.compile)
+        self.opt_g = _adam(self.g.parameters(), o.lr_g, cfg, session.device)
+        self.opt_d = _adam(self.d.parameters(), o.lr_d, cfg, session.device)
         self.sched_g, self.sched_d = _schedule(self.opt_g, cfg), _schedule(self.opt_d, cfg)
         if not cfg.data.train_dir:
             raise PnganError("data.train_dir is not set (a folder with input/ and groundtruth/)")
-        self.bank = CropBank(pairs=find_pairs(cfg.data.train_dir), patch=cfg.data.patch, batch=cfg.data.batch,
-                             seed=cfg.run.seed, rank=session.rank)
+        self.bank = self._bank(pairs=find_pairs(cfg.data.train_dir))
         self.val = _val_pairs(cfg)
         self.sigma = m.input_sigma / 255.0
 
     def generator_input(self, clean: torch.Tensor, step: int) -> torch.Tensor:
-        g = step_generator(self.cfg.run.seed, self.s.rank, step, stream=1)
-        return clean + self.sigma * torch.randn(clean.shape, generator=g).to(clean.device, clean.dtype)
+        g = step_generator(self.cfg.run.seed, self.s.rank, step, stream=1, device=clean.device)
+        return clean + self.sigma * torch.randn(clean.shape, generator=g, device=clean.device, dtype=clean.dtype)
 
     def train_step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, float]:
         w = self.cfg.loss
@@ -221,14 +233,16 @@ class PnganStage(Stage):
         fake32 = fake.float()
         level = noise_level_loss(fake32, real, clean)
         fid = F.l1_loss(fake32, real)
-        loss_g = w.adversarial * adv + w.alignment * align + w.noise_std * level + w.fidelity * fid
+        kl = noise_kl_loss(fake32.clamp(0, 1), real, clean) if w.noise_kl else fake32.new_zeros(())
+        loss_g = (w.adversarial * adv + w.alignment * align + w.noise_std * level + w.fidelity * fid
+                  + w.noise_kl * kl)
         self._step_opt(loss_g, self.opt_g, self.g.parameters())
         d_plain.requires_grad_(True)
         self.scaler.update()
         self.sched_g.step()
         self.sched_d.step()
         return {"loss/d": loss_d.item(), "loss/g": loss_g.item(), "loss/adv": adv.item(),
-                "loss/align": align.item(), "loss/noise_level": level.item(), "loss/fidelity": fid.item(),
+                "loss/align": align.item(), "loss/noise_level": level.item(), "loss/fidelity": fid.item(), "loss/noise_kl": kl.item(),
                 "lr/g": self.sched_g.get_last_lr()[0]}
 
     @torch.no_grad()
@@ -247,7 +261,7 @@ class PnganStage(Stage):
             return {}
         g = unwrap(self.g).eval()
         k = max(1, self.cfg.run.val_samples)
-        fakes = [[self.sample(c, seed) for seed in range(k)] for _, _, c in self.val]
+        fakes = [[self.sample(c, sample_seed(self.cfg.run.seed, name, j)) for j in range(k)] for name, _, c in self.val]
         mean, _ = akld([c for _, _, c in self.val], [n for _, n, _ in self.val], fakes)
         content = [psnr(f[0], c) for f, (_, _, c) in zip(fakes, self.val)]
         real_psnr = [psnr(n, c) for _, n, c in self.val]
