@@ -43,6 +43,12 @@ def test_demo_end_to_end(tmp_path, noise, gain):
     assert abs(den - den_onnx) < 0.01
     parity = float(re.search(r"torch vs onnxruntime: PSNR ([\d.]+) dB", r.output).group(1))
     assert parity >= 60.0
+    from PIL import Image
+
+    from pngan.cli.demo import LABEL_H
+
+    with Image.open(out / "side_by_side.png") as fig:  # 3 labelled panels over their zoomed crops
+        assert fig.size == (3 * 256, 2 * (LABEL_H + 256))
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
