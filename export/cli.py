@@ -24,13 +24,20 @@ HW = click.Tuple([click.IntRange(min=1), click.IntRange(min=1)])
               help="Export target; 'all' exports every target available here and lists the skipped ones.")
 @click.option("--precision", default="fp32", show_default=True, metavar="fp32|fp16|int8")
 @click.option("--calib-dir", type=click.Path(path_type=Path), default=None,
-              help="INT8: folder of images to calibrate on (random crops, with realistic noise added). "
-                   "Default: the shipped sample images (a note says so).")
+              help="INT8: folder of images to calibrate on (random crops): noisy photos are used as they are; "
+                   "a paired root (input/ + groundtruth/) also gives clean targets. "
+                   "Default: the shipped sample images with synthetic noise (a note says so).")
+@click.option("--calib-noise", default="auto", show_default=True, metavar="auto|none|poisson-gaussian|awgn:SIGMA",
+              help="INT8: noise added to the calibration crops. auto: none for photos, Poisson-Gaussian for a "
+                   "clean set (shipped samples, a folder named groundtruth/clean/gt), AWGN at input_sigma for "
+                   "a generator.")
 @click.option("--calib-samples", type=click.IntRange(min=1), default=DEFAULT_SAMPLES, show_default=True,
               help="INT8: number of calibration crops.")
-@click.option("--clean-calib", is_flag=True, help="INT8: calibrate on the images as they are (no added noise).")
+@click.option("--clean-calib", is_flag=True, help="INT8: same as --calib-noise none.")
 @click.option("--max-accuracy-drop", type=float, default=None, metavar="DB",
-              help="OpenVINO INT8: accuracy-controlled quantization keeping the PSNR drop under DB.")
+              help="OpenVINO INT8: accuracy-controlled quantization keeping the PSNR drop under DB (progress shown).")
+@click.option("--no-validate", is_flag=True,
+              help="Skip the check that runs each artifact on a few images against torch.")
 @click.option("--input-shape", type=HW, default=None, metavar="H W", help="Fix the input height and width.")
 @click.option("--dynamic", "dynamic", is_flag=True, help="Dynamic height and width (the default).")
 @click.option("--min-shape", type=HW, default=DEFAULT_MIN, show_default=True, metavar="H W",
@@ -45,15 +52,20 @@ HW = click.Tuple([click.IntRange(min=1), click.IntRange(min=1)])
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Output folder; one sub-folder per artifact.")
 @click.option("--force", is_flag=True, help="Replace an existing artifact folder.")
 def main(model_name: str, weights: Path | None, target: str, precision: str, calib_dir: Path | None,
-         calib_samples: int, clean_calib: bool, max_accuracy_drop: float | None, input_shape: tuple[int, int] | None,
+         calib_noise: str, calib_samples: int, clean_calib: bool, max_accuracy_drop: float | None,
+         no_validate: bool, input_shape: tuple[int, int] | None,
          dynamic: bool, min_shape: tuple[int, int], opt_shape: tuple[int, int], max_shape: tuple[int, int],
          max_batch: int, seed: int, out: Path, force: bool) -> None:
     """Trace MODEL and write OUT/<target>-<precision>/ with the artifact and a manifest.json."""
 
     def job() -> None:
+        import json
+        import warnings
+
         from pngan.errors import PnganError
-        from pngan.export.exporter import PRECISIONS, export, export_all
+        from pngan.export.exporter import PRECISIONS, ValidationFailed, export, export_all
         from pngan.export.shapes import ShapeSpec
+        from pngan.export.validate import summary_line
         from pngan.models import default_weights, load_model
 
         if target not in TARGET_CHOICES:
@@ -62,19 +74,39 @@ def main(model_name: str, weights: Path | None, target: str, precision: str, cal
             raise PnganError(f"unknown precision {precision!r}; choose one of: {', '.join(PRECISIONS)}")
         if dynamic and input_shape is not None:
             raise PnganError("--input-shape and --dynamic exclude each other")
+        if clean_calib and calib_noise != "auto":
+            raise PnganError("--clean-calib and --calib-noise exclude each other (--clean-calib is --calib-noise none)")
+        from pngan.calibration.policy import parse_noise
+
+        parse_noise(calib_noise)  # a typo fails before the model is loaded
         shapes = ShapeSpec(fixed=input_shape, min_hw=min_shape, opt_hw=opt_shape, max_hw=max_shape, max_batch=max_batch)
         w = weights if weights is not None else default_weights(model_name)
         net = load_model(model_name, w)
+        warnings.filterwarnings("ignore", category=ValidationFailed)  # said below, with the exit status
+        log = lambda m: click.echo(m, err=True)  # noqa: E731
         kw = dict(precision=precision, weights=w, force=force, calib_dir=calib_dir, calib_samples=calib_samples,
-                  calib_noise=not clean_calib, seed=seed, max_accuracy_drop=max_accuracy_drop, shapes=shapes)
+                  calib_noise="none" if clean_calib else calib_noise, seed=seed, max_accuracy_drop=max_accuracy_drop,
+                  shapes=shapes, validate=not no_validate, log=log)
         if target != "all":
-            click.echo(f"wrote {export(net, target, out, **kw)}")
-            return
-        written, skipped = export_all(net, out, **kw)
+            written, skipped = [export(net, target, out, **kw)], {}
+        else:
+            written, skipped = export_all(net, out, **kw)
+        failed = []
+        for folder in written:
+            m = json.loads((folder / "manifest.json").read_text("utf-8"))
+            rec = m.get("validation")
+            click.echo(summary_line(folder.name, m.get("size_bytes"), m.get("export_seconds", 0.0), rec))
+            if rec and rec["status"] == "fail":
+                failed.append((folder, rec))
         for folder in written:
             click.echo(f"wrote {folder}")
         for name, why in skipped.items():
             click.echo(f"skipped {name}: {why}")
+        if failed:
+            folder, rec = failed[0]
+            fix = f"; fix: {rec['fix']}" if rec.get("fix") else ""
+            raise PnganError(f"{len(failed)} artifact(s) failed validation (first: {folder.name}: "
+                             f"{rec['rule']} not met{fix}); kept in {folder.parent} for inspection")
 
     run_cli(job)
 

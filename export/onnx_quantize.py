@@ -8,6 +8,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from pngan.calibration import CalibrationSource, ort_reader
 from pngan.errors import BackendMissingError, PnganError
 
@@ -45,8 +47,13 @@ def topological_sort(graph: Any) -> None:
     graph.node.extend(ordered)
 
 
-def to_int8(src: Path, dst: Path, calibration: CalibrationSource | None) -> dict[str, Any]:
-    """Static INT8 QDQ: per-channel symmetric int8 weights, uint8 activations calibrated on ``calibration``."""
+def to_int8(src: Path, dst: Path, calibration: CalibrationSource | None, input_name: str = "input") -> dict[str, Any]:
+    """Static INT8 QDQ: per-channel symmetric int8 weights, uint8 activations calibrated on ``calibration``.
+
+    The input's range is pinned to the model's contract [0, 1] (scale 1/255: exact for 8-bit
+    images) instead of the calibration crops' range: a residual denoiser passes its input
+    through to the output, so a range from darker crops would clip every brighter pixel.
+    """
     if calibration is None:
         raise PnganError("INT8 needs calibration data")
     try:
@@ -60,8 +67,10 @@ def to_int8(src: Path, dst: Path, calibration: CalibrationSource | None) -> dict
         quant_pre_process(str(src), str(pre), skip_symbolic_shape=True)
         quantize_static(str(pre), str(dst), ort_reader(calibration), quant_format=QuantFormat.QDQ,
                         per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                        calibrate_method=getattr(CalibrationMethod, CALIBRATE_METHOD))
+                        calibrate_method=getattr(CalibrationMethod, CALIBRATE_METHOD),
+                        extra_options={"TensorQuantOverrides": {input_name: [{"rmin": np.float32(0.0),
+                                                                              "rmax": np.float32(1.0)}]}})
     pre.unlink(missing_ok=True)
     return {"quantization": {"tool": "onnxruntime.quantization.quantize_static", "format": "QDQ",
                              "weights": "int8 per-channel symmetric", "activations": "uint8 asymmetric",
-                             "method": CALIBRATE_METHOD}}
+                             "method": CALIBRATE_METHOD, "input_range": [0.0, 1.0]}}

@@ -35,18 +35,92 @@ def backend_options(target: str) -> list[str]:
     return [p for p in sig.parameters if p not in ("self", "path", "precision", "input_shape")]
 
 
+MODEL_SUFFIXES = {".onnx": "onnx", ".xml": "openvino"}
+
+
+def _onnx_metadata(path: Path) -> dict[str, Any]:
+    import json
+
+    import onnx
+
+    try:
+        model = onnx.load(str(path), load_external_data=False)
+    except Exception as e:  # noqa: BLE001 - protobuf raises DecodeError, others on garbage
+        raise ArtifactError(f"{path}: cannot load: corrupted ONNX file ({type(e).__name__})") from None
+    out: dict[str, Any] = {}
+    for p in model.metadata_props:
+        try:
+            out[p.key] = json.loads(p.value) if p.key != "model" else p.value
+        except ValueError:
+            out[p.key] = p.value
+    return out
+
+
+def _openvino_metadata(path: Path) -> dict[str, Any]:
+    import re
+
+    try:
+        xml = path.read_text("utf-8", errors="replace")
+    except OSError as e:
+        raise ArtifactError(f"{path}: cannot read ({e.strerror})") from None
+    block = re.search(r"<pngan>(.*?)</pngan>", xml, re.S)
+    return dict(re.findall(r'<(\w+) value="([^"]*)"', block.group(1))) if block else {}
+
+
+def bare_manifest(path: str | os.PathLike) -> dict[str, Any]:
+    """A manifest for a bare ``.onnx``/``.xml`` model file, from the metadata pngan-export stamps in it.
+
+    The precision is read from the graph; the torch reference uses the shipped weights
+    (the ONNX metadata's ``weights_sha256`` is compared with them).
+    """
+    from pngan.export.precision import detect_precision
+
+    path = Path(path)
+    target = MODEL_SUFFIXES.get(path.suffix.lower())
+    if target is None:
+        raise ArtifactError(f"{path}: not a model file (.onnx or .xml) nor an artifact folder")
+    if not path.is_file():
+        raise ArtifactError(f"{path}: no such model file")
+    meta = _onnx_metadata(path) if target == "onnx" else _openvino_metadata(path)
+    if not isinstance(meta.get("model"), str):
+        raise ArtifactError(f"{path}: no pngan metadata naming the model; pass the artifact folder written by "
+                            f"pngan-export")
+    manifest = {"model": meta["model"], "target": target, "precision": detect_precision(path),
+                "artifact": path.name, "weights": None, "weights_sha256": meta.get("weights_sha256"), "bare": True}
+    for key in ("input_shape", "shape_range", "input_sigma"):
+        if meta.get(key) is not None:
+            manifest[key] = meta[key]
+    return manifest
+
+
+def artifact_manifest(path: str | os.PathLike, verify: bool = True) -> tuple[Path, dict[str, Any]]:
+    """``(folder, manifest)`` of an artifact folder, or of a bare model file (its folder, a made-up manifest).
+
+    A model file inside an artifact folder whose manifest names it is read through that manifest.
+    """
+    from pngan.export.manifest import MANIFEST, read_manifest
+
+    path = Path(path)
+    if path.is_file():
+        folder = path.parent
+        if (folder / MANIFEST).is_file():
+            m = read_manifest(folder, verify=verify)
+            if m["artifact"] == path.name:
+                return folder, m
+        return folder, bare_manifest(path)
+    return path, read_manifest(path, verify=verify)
+
+
 def open_artifact(folder: str | os.PathLike, *, ignore_unknown: bool = False, **options: Any) -> BaseRunner:
-    """A runner for the artifact in ``folder`` (its backend chosen by ``manifest.json``).
+    """A runner for the artifact in ``folder`` (its backend chosen by ``manifest.json``), or for a
+    bare ``.onnx``/``.xml`` model file (see ``bare_manifest``).
 
     ``options`` are backend options (``threads`` for all; ``opt_level``/``providers`` for
     ONNX Runtime; ``hint``/``cache_dir``/``inference_precision`` for OpenVINO; ...). An
     option the backend does not take is an error unless ``ignore_unknown``, which drops it
     (handy when one set of options is used for every artifact in a folder).
     """
-    from pngan.export.manifest import read_manifest
-
-    folder = Path(folder)
-    manifest = read_manifest(folder)
+    folder, manifest = artifact_manifest(folder)
     target = manifest["target"]
     cls = runner_class(target)
     allowed = backend_options(target)

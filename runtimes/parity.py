@@ -29,12 +29,22 @@ MODEL_FILES = ("model.onnx", "model.xml", "model.bin", "model.mlpackage", "model
 @dataclass
 class Thresholds:
     """Pass criteria. FP32/FP16: worst output PSNR vs torch (dB). INT8 denoisers: drop of the
-    denoised PSNR vs torch (dB); INT8 generators (no clean target): worst output PSNR."""
+    denoised PSNR vs torch (dB); INT8 generators (no clean target): worst output PSNR.
+
+    Absolute PSNR alone passes a wrong artifact whenever the torch model changes its input
+    little (a near-identity network scores 54 dB against the tiny test DnCNN). So every
+    precision must also beat the *identity baseline* -- PSNR(torch(x), x), what an artifact
+    returning its input would score -- by ``margin_*_db`` on every input (INT8: on the real
+    8-bit images): an identity artifact gains 0 dB, one with other weights about -3 dB.
+    """
 
     fp32_db: float = 60.0
     fp16_db: float = 45.0
     int8_delta_db: float = 0.3
     int8_output_db: float = 30.0
+    fp32_margin_db: float = 30.0
+    fp16_margin_db: float = 10.0
+    int8_margin_db: float = 2.0
 
 
 @dataclass
@@ -49,8 +59,10 @@ def find_artifacts(root: str | os.PathLike, depth: int = 3) -> list[Path]:
     """Artifact folders under ``root``: folders with a manifest, or with model files but no manifest
     (reported as broken). ``root`` itself counts when it is one. Hidden folders are skipped."""
     root = Path(root)
+    if root.is_file():  # a bare model file (.onnx/.xml), checked by check_artifact
+        return [root]
     if not root.is_dir():
-        raise PnganError(f"{root}: no such folder")
+        raise PnganError(f"{root}: no such folder or model file")
 
     def is_artifact(d: Path) -> bool:
         return (d / "manifest.json").exists() or any((d / f).exists() for f in MODEL_FILES)
@@ -106,6 +118,23 @@ def _fmt(v: float) -> float | str:
     return "inf" if isinstance(v, float) and math.isinf(v) else v
 
 
+def _gain(db: float, base: float) -> float:
+    """Margin of an artifact's PSNR vs torch over the identity baseline (inf when both are exact)."""
+    if math.isinf(base):  # the torch model returned its input: nothing tells a wrong artifact apart
+        return -math.inf
+    return db - base
+
+
+def generator_input(clean: np.ndarray, ref: Any, seed: int) -> np.ndarray:
+    """A generator's real input: ``clean`` + AWGN at its ``input_sigma``, clipped to [0, 1]."""
+    from pngan.generate import input_sigma
+
+    model = getattr(ref, "model", None)  # TorchRunner -> InferenceModel -> the registered net
+    sigma = input_sigma(getattr(model, "net", model))
+    noise = np.random.default_rng(seed).standard_normal(clean.shape)
+    return np.clip(clean + sigma / 255.0 * noise, 0, 1).astype(np.float32)
+
+
 def _crop(img: np.ndarray, size: int) -> np.ndarray:
     """``size x size`` crop of an (H, W, 3) image, reflect-tiled when smaller."""
     h, w = img.shape[:2]
@@ -151,23 +180,33 @@ class References:
         return self.cache[key], {"weights": str(path), "notes": notes}
 
 
-def _status_for(precision: str, generator: bool, worst_db: float, delta_db: float | None,
-                th: Thresholds) -> tuple[bool, str]:
-    if precision == "fp32":
-        return worst_db >= th.fp32_db, f"output PSNR >= {th.fp32_db:g} dB"
-    if precision == "fp16":
-        return worst_db >= th.fp16_db, f"output PSNR >= {th.fp16_db:g} dB"
-    if precision == "int8" and not generator and delta_db is not None:
-        return -delta_db <= th.int8_delta_db, f"denoised PSNR drop <= {th.int8_delta_db:g} dB"
-    if precision == "int8":
-        return worst_db >= th.int8_output_db, f"output PSNR >= {th.int8_output_db:g} dB (generator)"
-    raise PnganError(f"no threshold for precision {precision!r}")
+def judge(precision: str, generator: bool, worst_db: float, gain_db: float, delta_db: float | None,
+          th: Thresholds) -> tuple[bool, str]:
+    """``(passed, rule)`` for one artifact.
+
+    ``worst_db``: lowest output PSNR vs torch; ``gain_db``: lowest margin of that PSNR over the
+    identity baseline PSNR(torch(x), x) on the same input; ``delta_db``: denoised PSNR change
+    vs torch (denoisers with clean targets).
+    """
+    if precision in ("fp32", "fp16"):
+        floor, margin = (th.fp32_db, th.fp32_margin_db) if precision == "fp32" else (th.fp16_db, th.fp16_margin_db)
+        return (worst_db >= floor and gain_db >= margin,
+                f"output PSNR >= {floor:g} dB and >= identity baseline + {margin:g} dB")
+    if precision != "int8":
+        raise PnganError(f"no threshold for precision {precision!r}")
+    beat = f"output PSNR >= identity baseline + {th.int8_margin_db:g} dB on real images"
+    if not generator and delta_db is not None:
+        return (-delta_db <= th.int8_delta_db and gain_db >= th.int8_margin_db,
+                f"denoised PSNR drop <= {th.int8_delta_db:g} dB and {beat}")
+    return (worst_db >= th.int8_output_db and gain_db >= th.int8_margin_db,
+            f"output PSNR >= {th.int8_output_db:g} dB and {beat}" + (" (generator)" if generator else ""))
 
 
 def check_artifact(folder: Path, pairs: PairSet, refs: References, th: Thresholds, *,
                    sizes: tuple[int, ...] = (128, 256), latency_sizes: tuple[int, ...] = (256, 512),
                    repeats: int = 5, seed: int = 0, options: dict[str, Any] | None = None,
-                   torch_latency: dict | None = None) -> dict[str, Any]:
+                   torch_latency: dict | None = None,
+                   progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """One artifact's parity entry (never raises ``PnganError``: it becomes ``status: error``)."""
     from pngan.images import from_tensor_batch, to_tensor_batch
     from pngan.metrics import psnr, psnr_float, ssim
@@ -175,13 +214,22 @@ def check_artifact(folder: Path, pairs: PairSet, refs: References, th: Threshold
     from pngan.runtimes.opening import open_artifact
     from pngan.timing import measure_latency
 
-    entry: dict[str, Any] = {"artifact": str(folder), "name": folder.name, "status": "error"}
+    from pngan.export.validate import artifact_size
+    from pngan.runtimes.opening import artifact_manifest
+
+    say = progress or (lambda _m: None)
+    name = f"{folder.parent.name}/{folder.name}" if folder.is_file() else folder.name
+    entry: dict[str, Any] = {"artifact": str(folder), "name": name, "status": "error"}
     runner = None
     try:
-        from pngan.export.manifest import read_manifest
-
-        manifest = read_manifest(folder, verify=False)  # open_artifact below checks the model file
+        base, manifest = artifact_manifest(folder, verify=False)  # open_artifact below checks the model file
         entry.update(model=manifest["model"], target=manifest["target"], precision=manifest["precision"])
+        if manifest.get("bare"):
+            entry["bare_model_file"] = True
+        art = base / manifest["artifact"]
+        entry["size_bytes"] = (art.stat().st_size + (art.with_suffix(".bin").stat().st_size
+                                                      if art.with_suffix(".bin").is_file() else 0)
+                               if folder.is_file() else artifact_size(base))
         runner = open_artifact(folder, ignore_unknown=True, **(options or {}))
         entry.update(backend=runner.backend, device=runner.device,
                      static_shape=list(runner.static_shape) if runner.static_shape else None)
@@ -202,26 +250,36 @@ def check_artifact(folder: Path, pairs: PairSet, refs: References, th: Threshold
                              exact=True)
             return ref(x)
 
+        say(f"  {name}: output parity at {', '.join(f'{v}x{v}' for v in sizes)}")
         rng = np.random.default_rng(seed)
         outputs = []
         worst, worst_abs = math.inf, 0.0
+        int8 = manifest["precision"] == "int8"
+        gains: list[float] = []
         for size in sizes:
-            real_src = pairs.items[0][2] if generator else pairs.items[0][1]
+            real_src = generator_input(pairs.items[0][2], ref, seed) if generator else pairs.items[0][1]
             for kind, x in (("random", rng.random((1, 3, size, size), dtype=np.float32)),
                             ("real", to_tensor_batch(_crop(real_src, size)))):
                 y_ref, y = ref_run(x), runner(x)
                 db, mx = psnr_float(y_ref, y), float(np.abs(y_ref - y).max())
-                outputs.append({"input": kind, "size": size, "psnr_db": _fmt(db), "max_abs": mx})
+                base = psnr_float(y_ref, x)
+                outputs.append({"input": kind, "size": size, "psnr_db": _fmt(db), "max_abs": mx,
+                                "identity_db": _fmt(base)})
                 worst, worst_abs = min(worst, db), max(worst_abs, mx)
+                if kind == "real" or not int8:
+                    gains.append(_gain(db, base))
         entry["outputs"] = outputs
         entry["output_psnr_min_db"], entry["max_abs"] = _fmt(worst), worst_abs
 
         delta = None
         if not generator:
             rows = []
+            say(f"  {name}: denoising {len(pairs.items)} pairs")
             for ident, noisy, clean in pairs.items:
                 x = to_tensor_batch(noisy)
-                yt, ya = from_tensor_batch(ref_run(x)), from_tensor_batch(runner(x))
+                y_ref, y = ref_run(x), runner(x)
+                gains.append(_gain(psnr_float(y_ref, y), psnr_float(y_ref, x)))
+                yt, ya = from_tensor_batch(y_ref), from_tensor_batch(y)
                 rows.append((psnr(yt, clean), ssim(yt, clean), psnr(ya, clean), ssim(ya, clean)))
             m = np.mean(np.asarray(rows), axis=0)
             delta = float(m[2] - m[0])
@@ -232,19 +290,22 @@ def check_artifact(folder: Path, pairs: PairSet, refs: References, th: Threshold
             entry["denoised"] = None
 
         lat = {}
+        say(f"  {name}: latency at {', '.join(f'{v}x{v}' for v in latency_sizes)} ({repeats} runs)")
         for size in latency_sizes:
             x = rng.random((1, 3, size, size), dtype=np.float32)
             r = measure_latency(lambda: runner(x), repeats=repeats, warmup=1)
             if torch_latency is not None:
                 key = f"{manifest['model']}:{ref_info['weights']}:{size}"
                 if key not in torch_latency:
-                    torch_latency[key] = measure_latency(lambda: ref(x), repeats=repeats, warmup=1)
+                    torch_latency[key] = {**measure_latency(lambda: ref(x), repeats=repeats, warmup=1),
+                                          "model": manifest["model"], "weights": ref_info["weights"], "size": size}
                 r["torch_p50_ms"] = torch_latency[key]["p50_ms"]
                 r["speedup_vs_torch"] = r["torch_p50_ms"] / r["p50_ms"] if r["p50_ms"] else None
             lat[str(size)] = r
         entry["latency"] = lat
 
-        ok, rule = _status_for(manifest["precision"], generator, worst, delta, th)
+        entry["identity_margin_min_db"] = _fmt(min(gains))
+        ok, rule = judge(manifest["precision"], generator, worst, min(gains), delta, th)
         entry["rule"] = rule
         entry["status"] = "pass" if ok else "fail"
     except (BackendMissingError, PlatformError) as e:
@@ -269,17 +330,74 @@ def run_parity(root: str | os.PathLike, *, data: str | os.PathLike | None = None
     torch_lat: dict[str, Any] = {}
     entries = []
     t0 = time.perf_counter()
-    for f in folders:
+    for i, f in enumerate(folders, 1):
         if progress:
-            progress(f"checking {f}")
+            progress(f"[{i}/{len(folders)}] checking {f}")
         entries.append(check_artifact(f, pairs, refs, th, sizes=sizes, latency_sizes=latency_sizes,
                                       repeats=repeats, seed=seed, options={"threads": threads},
-                                      torch_latency=torch_lat))
+                                      torch_latency=torch_lat, progress=progress))
+        if progress:
+            e = entries[-1]
+            progress(f"[{i}/{len(folders)}] {e['name']}: {e['status']}")
     counts = {s: sum(e["status"] == s for e in entries) for s in ("pass", "fail", "error", "skipped")}
     return {"root": str(root), "data": pairs.source, "thresholds": asdict(th), "sizes": list(sizes),
             "latency_sizes": list(latency_sizes), "repeats": repeats, "threads": threads, "seed": seed,
-            "artifacts": entries, "summary": counts, "ok": counts["fail"] == 0 and counts["error"] == 0,
+            "artifacts": entries, "torch": _torch_rows(entries, torch_lat), "summary": counts, "ok": counts["fail"] == 0 and counts["error"] == 0,
             "seconds": time.perf_counter() - t0}
+
+
+def _torch_rows(entries: list[dict[str, Any]], lat: dict[str, Any]) -> list[dict[str, Any]]:
+    """The torch reference per (model, weights): its denoised PSNR and latency p50/p90 per size."""
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for v in lat.values():
+        row = rows.setdefault((v["model"], v["weights"]), {"model": v["model"], "weights": v["weights"],
+                                                           "latency": {}, "denoised_psnr": None})
+        row["latency"][str(v["size"])] = {"p50_ms": v["p50_ms"], "p90_ms": v["p90_ms"]}
+    for e in entries:
+        ref = (e.get("reference") or {}).get("weights")
+        if e.get("denoised") and (e.get("model"), ref) in rows:
+            rows[(e["model"], ref)]["denoised_psnr"] = e["denoised"]["psnr_torch"]
+            rows[(e["model"], ref)]["denoised_ssim"] = e["denoised"]["ssim_torch"]
+    return list(rows.values())
+
+
+def _size(n: Any) -> str:
+    if not n:
+        return "-"
+    return f"{n / 1e6:.2f} MB" if n >= 1e5 else f"{n / 1e3:.1f} kB"
+
+
+def to_table(report: dict[str, Any]) -> str:
+    """A compact terminal table: a torch reference row, then one row per artifact."""
+    ls = str(report["latency_sizes"][-1]) if report["latency_sizes"] else None
+    head = ["artifact", "prec", "size", "vs torch dB", "over identity", "denoised PSNR (Δ)",
+            f"p50 {ls}² ms" if ls else "p50 ms", "× torch", "status"]
+    rows = []
+    for t in report.get("torch", []):
+        lat = t["latency"].get(ls, {}) if ls else {}
+        den = f"{t['denoised_psnr']:.2f}" if t.get("denoised_psnr") is not None else "-"
+        rows.append([f"torch {t['model']} (reference)", "fp32", "-", "-", "-", den,
+                     _n(lat.get("p50_ms"), ".1f"), "1.00", "ref"])
+    for e in report["artifacts"]:
+        d, lat = e.get("denoised"), (e.get("latency") or {}).get(ls, {}) if ls else {}
+        margin = e.get("identity_margin_min_db")
+        status = e["status"].upper() if e["status"] in ("fail", "error") else e["status"]
+        if e.get("message"):
+            status += f": {e['message']}"
+        rows.append([e["name"], e.get("precision", "-"), _size(e.get("size_bytes")),
+                     _n(e.get("output_psnr_min_db"), ".1f"),
+                     "-" if margin is None else ("-inf" if margin == "-inf" else _n(margin, "+.1f")),
+                     f"{d['psnr']:.2f} ({d['delta_psnr']:+.3f})" if d else "-",
+                     _n(lat.get("p50_ms"), ".1f"), _n(lat.get("speedup_vs_torch"), ".2f"), status])
+    widths = [max(len(str(r[i])) for r in [head, *rows]) for i in range(len(head) - 1)]
+    lines = []
+    for r in [head, *rows]:
+        lines.append("  ".join(str(c).ljust(w) for c, w in zip(r[:-1], widths)) + "  " + str(r[-1]))
+    s = report["summary"]
+    lines += [f"pairs: {report['data']}",
+              f"result: {s['pass']} pass, {s['fail']} fail, {s['error']} error, {s['skipped']} skipped "
+              f"(rules in --json/--markdown; over identity = PSNR vs torch minus what returning the input scores)"]
+    return "\n".join(lines) + "\n"
 
 
 def _n(v: Any, fmt: str) -> str:
@@ -316,7 +434,9 @@ def to_markdown(report: dict[str, Any]) -> str:
     s = report["summary"]
     lines += ["", f"Thresholds: FP32 output PSNR ≥ {t['fp32_db']:g} dB, FP16 ≥ {t['fp16_db']:g} dB, "
                   f"INT8 denoised PSNR drop ≤ {t['int8_delta_db']:g} dB (generators: output PSNR ≥ "
-                  f"{t['int8_output_db']:g} dB).",
+                  f"{t['int8_output_db']:g} dB); and above the identity baseline PSNR(torch(x), x) by "
+                  f"{t['fp32_margin_db']:g} / {t['fp16_margin_db']:g} / {t['int8_margin_db']:g} dB "
+                  f"(FP32 / FP16 / INT8 on real images), so an artifact returning its input or other weights fails.",
               f"Pairs: {report['data']}.",
               f"Output parity on random and real inputs at {', '.join(f'{v}²' for v in report['sizes'])}; "
               f"latency over {report['repeats']} runs, threads: {report['threads'] or 'default'}.",

@@ -10,7 +10,7 @@ from pngan.calibration import BatchStream, CalibrationCache, CalibrationSource, 
 from pngan.errors import ImageError, PnganError
 
 
-def _folder(tmp_path, sizes=((40, 50), (20, 24))):
+def _folder(tmp_path, sizes=((40, 50), (36, 40))):
     d = tmp_path / "calib"
     d.mkdir()
     rng = np.random.default_rng(0)
@@ -42,13 +42,13 @@ def test_noise_is_realistic_and_optional(tmp_path):
         np.testing.assert_array_equal(x, clean)
 
 
-def test_small_images_are_padded_and_samples_default(tmp_path):
-    d = _folder(tmp_path, sizes=((10, 12),))
-    (x, _), = CalibrationSource(d, samples=1, crop=(24, 40)).pairs
-    assert x.shape == (1, 3, 24, 40)
-    s = CalibrationSource(None, samples=2, crop=(64, 64))
+def test_shipped_samples_are_padded_and_small_user_images_refused(tmp_path):
+    s = CalibrationSource(None, samples=2, crop=(300, 64))
     assert s.summary()["source"] == "shipped samples" and s.summary()["images"] >= 1
-    assert s.inputs()[0].shape == (1, 3, 64, 64)
+    assert s.inputs()[0].shape == (1, 3, 300, 64)
+    d = _folder(tmp_path, sizes=((10, 12),))
+    with pytest.raises(ImageError, match=r"im0.png is 12x10, smaller than the 40x24 calibration crop"):
+        CalibrationSource(d, samples=1, crop=(24, 40)).pairs
 
 
 def test_bad_folders(tmp_path):

@@ -21,11 +21,13 @@ def _sizes(ctx, param, value: str) -> tuple[int, ...]:
 
 @click.command()
 @click.option("--artifacts", "root", type=click.Path(path_type=Path), required=True,
-              help="Folder of artifact folders written by pngan-export (or one artifact folder).")
+              help="Folder of artifact folders written by pngan-export, one artifact folder, or a bare "
+                   ".onnx/.xml model file (compared with the shipped weights of the model it names).")
 @click.option("--data", type=click.Path(path_type=Path), default=None,
               help="Paired noisy/clean folder. Default: the shipped samples with synthetic noise.")
 @click.option("--json", "json_path", type=click.Path(path_type=Path), default=None, help="Write the report as JSON.")
-@click.option("--markdown", "md_path", type=click.Path(path_type=Path), default=None, help="Write a Markdown table.")
+@click.option("--markdown", "md_path", type=click.Path(path_type=Path), default=None,
+              help="Write the full Markdown table (every column; the terminal shows a compact one).")
 @click.option("--plot", "plot_path", type=click.Path(path_type=Path), default=None, help="Write a PNG bar chart.")
 @click.option("--fp32-db", type=float, default=60.0, show_default=True, help="FP32: minimum output PSNR vs torch.")
 @click.option("--fp16-db", type=float, default=45.0, show_default=True, help="FP16: minimum output PSNR vs torch.")
@@ -51,14 +53,14 @@ def parity(root: Path, data: Path | None, json_path: Path | None, md_path: Path 
 
         from pngan.atomic import write_text
         from pngan.errors import PnganError
-        from pngan.runtimes.parity import Thresholds, draw_chart, run_parity, to_markdown
+        from pngan.runtimes.parity import Thresholds, draw_chart, run_parity, to_markdown, to_table
 
         th = Thresholds(fp32_db, fp16_db, int8_delta_db, int8_output_db)
         report = run_parity(root, data=data, thresholds=th, sizes=sizes, latency_sizes=latency_sizes,
                             repeats=repeats, threads=threads, seed=seed, limit=limit,
                             progress=lambda m: click.echo(m, err=True))
         md = to_markdown(report)
-        click.echo(md, nl=False)
+        click.echo(to_table(report), nl=False)
         if json_path:
             write_text(json_path, json.dumps(report, indent=2) + "\n")
             click.echo(f"wrote {json_path}")
