@@ -55,7 +55,10 @@ class BaseRunner:
     ``static_shape`` is ``(batch, height, width)`` for an engine compiled for one input
     shape (manifest ``input_shape``); ``run`` then feeds any other input through
     ``tiled`` with the tile equal to the static shape (last tiles padded), so callers
-    never see the restriction.
+    never see the restriction. The tile overlap and discarded margin come from the
+    network's receptive radius, measured once per runner by an impulse probe on one
+    tile (``tile_geometry``); tile origins are aligned to the network's down-sampling
+    factor (manifest model), so multi-scale networks see the whole image's grid.
     """
 
     backend = "base"
@@ -64,9 +67,9 @@ class BaseRunner:
     min_side: int | tuple[int, int] = 1
     max_hw: tuple[int, int] | None = None  # larger inputs are tiled (an engine's shape profile)
     static_shape: tuple[int, int, int] | None = None
-    static_overlap = 32
     manifest: dict[str, Any] | None = None
     _closed = False
+    _geometry: dict[str, int] | None = None
 
     def run(self, x: np.ndarray) -> np.ndarray:
         if self._closed:
@@ -76,17 +79,47 @@ class BaseRunner:
             from pngan.runtimes.tiling import tiled
 
             n, h, w = self.static_shape
-            overlap = min(self.static_overlap, (min(h, w) - 1) // 2)
-            return tiled(self._run, x, (h, w), overlap, batch=n, exact=True)
+            return tiled(self._run, x, (h, w), batch=n, exact=True, **self.tile_geometry())
         if self.max_hw is not None and (x.shape[2] > self.max_hw[0] or x.shape[3] > self.max_hw[1]):
             from pngan.runtimes.tiling import tiled
 
             th, tw = min(self.max_hw[0], x.shape[2]), min(self.max_hw[1], x.shape[3])
-            overlap = min(self.static_overlap, (min(th, tw) - 1) // 2)
-            return tiled(self._run, x, (th, tw), overlap, batch=1)
+            return tiled(self._run, x, (th, tw), batch=1, **self.tile_geometry((th, tw)))
         return self._run(x)
 
     __call__ = run
+
+    @property
+    def static_overlap(self) -> int:
+        """The overlap of static-shape tiles (see ``tile_geometry``)."""
+        return self.tile_geometry()["overlap"]
+
+    def tile_geometry(self, tile: tuple[int, int] | None = None) -> dict[str, int]:
+        """``{"overlap", "margin", "align"}`` for tiles of this runner (its static shape, or ``tile``).
+
+        The receptive radius is probed once (on one static-shape tile, else on 64 x 64 growing
+        to 256 x 256); a tile too small for it gets a ``warning:`` that seams are possible.
+        """
+        import warnings
+
+        from pngan.errors import PnganWarning
+        from pngan.runtimes.autotile import geometry_for, receptive_radius
+
+        if self._geometry is None:
+            if self.static_shape is not None:
+                n, h, w = self.static_shape
+                radius = receptive_radius(self._run, (h, w), batch=n, grow=False)
+            else:
+                radius = receptive_radius(self._run)
+            self._geometry = {"radius": radius, "align": _model_align(self.manifest)}
+        n_h_w = self.static_shape
+        size = tile or ((n_h_w[1], n_h_w[2]) if n_h_w else None)
+        geo = geometry_for(self._geometry["radius"], size)
+        if geo.pop("short"):
+            warnings.warn(f"{size[0]}x{size[1]} tiles are too small for this network's receptive radius "
+                          f"({self._geometry['radius']} px): tiled results may show seams", PnganWarning,
+                          stacklevel=3)
+        return {**geo, "align": self._geometry["align"]}
 
     def run_tiled(self, x: np.ndarray, tile: int | tuple[int, int] = 256, overlap: int = 32, batch: int = 4,
                   **kw: Any) -> np.ndarray:
@@ -96,7 +129,7 @@ class BaseRunner:
         x = check_input(x, self.min_side)
         if self.static_shape is not None:  # the engine fixes the tile and the batch
             n, h, w = self.static_shape
-            return tiled(self._run, x, (h, w), min(overlap, (min(h, w) - 1) // 2), batch=n, exact=True, **kw)
+            return tiled(self._run, x, (h, w), batch=n, exact=True, **{**self.tile_geometry(), **kw})
         return tiled(self.run, x, tile, overlap, batch, **kw)
 
     def info(self) -> dict[str, Any]:
@@ -119,3 +152,15 @@ class BaseRunner:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(backend={self.backend!r}, precision={self.precision!r}, device={self.device!r})"
+
+
+def _model_align(manifest: dict[str, Any] | None) -> int:
+    """The down-sampling factor (``pad_multiple``) of the manifest's model; 1 when unknown."""
+    if not manifest or "model" not in manifest:
+        return 1
+    try:
+        from pngan.models import build
+
+        return int(getattr(build(manifest["model"], **(manifest.get("config") or {})), "pad_multiple", 1))
+    except Exception:  # noqa: BLE001 - an unknown or foreign model: no alignment, tiling still works
+        return 1

@@ -43,12 +43,21 @@ def _pair(v: int | Sequence[int]) -> tuple[int, int]:
         raise InputError(f"tile must be an int or (height, width), got {v!r}") from None
 
 
-def _starts(size: int, tile: int, step: int) -> list[int]:
-    """Tile origins covering ``size`` with stride ``step``; the last tile ends at ``size``."""
+def _starts(size: int, tile: int, step: int, align: int = 1) -> list[int]:
+    """Tile origins covering ``size`` with stride ``step``; the last tile ends at ``size``.
+
+    With ``align > 1`` every origin is a multiple of ``align`` (the step is rounded down to
+    one, and the last tile starts at the last aligned origin and runs to ``size``, so it
+    may be up to ``align - 1`` pixels longer than ``tile``).
+    """
     if size <= tile:
         return [0]
+    if align > 1:
+        step = max(align, step // align * align)
     starts = list(range(0, size - tile, step))
-    starts.append(size - tile)
+    last = (size - tile) // align * align
+    if last > starts[-1]:
+        starts.append(last)
     return starts
 
 
@@ -64,15 +73,16 @@ def _side_weight(length: int, margin: int, ramp: int, first: bool, last: bool) -
     return w
 
 
-def _axis_plan(size: int, tile: int, overlap: int, margin: int) -> tuple[list[int], list[np.ndarray], np.ndarray]:
-    """Origins, per-tile 1-D weights and the 1-D normalization profile along one axis."""
-    starts = _starts(size, tile, tile - overlap)
-    span = min(tile, size)
+def _axis_plan(size: int, tile: int, overlap: int, margin: int,
+               align: int = 1) -> tuple[list[int], list[np.ndarray], np.ndarray]:
+    """Origins, per-tile 1-D weights (their lengths are the tile spans) and the normalization profile."""
+    starts = _starts(size, tile, tile - overlap, align)
+    spans = [min(tile, size) if i < len(starts) - 1 else size - s for i, s in enumerate(starts)]
     weights = [_side_weight(span, margin, overlap - 2 * margin, i == 0, i == len(starts) - 1)
-               for i in range(len(starts))]
+               for i, span in enumerate(spans)]
     norm = np.zeros(size, np.float32)
     for s, w in zip(starts, weights):
-        norm[s:s + span] += w
+        norm[s:s + len(w)] += w
     if (norm <= 0).any():  # cannot happen with tile > 2 * overlap; guard against future edits
         raise InputError(f"tiling leaves pixels uncovered (size {size}, tile {tile}, overlap {overlap})")
     return starts, weights, norm
@@ -80,14 +90,17 @@ def _axis_plan(size: int, tile: int, overlap: int, margin: int) -> tuple[list[in
 
 def tiled(runner: Callable[[np.ndarray], np.ndarray], image: np.ndarray, tile: int | Sequence[int] = DEFAULT_TILE,
           overlap: int = DEFAULT_OVERLAP, batch: int = 4, *, margin: int | None = None,
-          exact: bool = False) -> np.ndarray:
+          exact: bool = False, align: int = 1) -> np.ndarray:
     """Run ``runner`` on ``image`` (N x 3 x H x W float32) tile by tile and blend the tiles.
 
     ``tile`` is an int or ``(height, width)``; tiles overlap by ``overlap`` pixels, of
-    which ``margin`` (default ``overlap // 4``) at each inner tile side are discarded and
-    the rest cross-faded (see the module docstring). Up to ``batch`` tiles go to the
-    runner at once. With ``exact=True`` every call gets exactly ``batch`` tiles of
-    exactly ``tile`` pixels (for static-shape engines): a side smaller than the tile is
+    which ``margin`` (default ``overlap // 4``; pass ``margin_for(model)`` for a model's
+    receptive radius) at each inner tile side are discarded and the rest cross-faded (see
+    the module docstring). Up to ``batch`` tiles go to the runner at once. ``align``
+    makes every tile origin a multiple of it (a network that down-samples by 4 computes
+    the same low-resolution grid in a tile as in the whole image only then). With
+    ``exact=True`` every call gets exactly ``batch`` tiles of exactly ``tile`` pixels (for
+    static-shape engines): a side smaller than the tile (or not fitting the alignment) is
     edge-padded and cropped back, and a short last batch is filled with copies.
     """
     if not isinstance(image, np.ndarray) or image.ndim != 4:
@@ -99,14 +112,30 @@ def tiled(runner: Callable[[np.ndarray], np.ndarray], image: np.ndarray, tile: i
                          f"margin={margin}")
     if batch < 1:
         raise InputError(f"batch must be >= 1, got {batch}")
+    align = max(1, int(align))
     n, _, h, w = image.shape
-    ys, wys, ny = _axis_plan(h, th, overlap, margin)
-    xs, wxs, nx = _axis_plan(w, tw, overlap, margin)
-    sh, sw = min(th, h), min(tw, w)  # span of a tile inside the image
-    tiles = [(i, a, b) for i in range(n) for a in range(len(ys)) for b in range(len(xs))]
+    if exact and align > 1:  # pad the far sides so that every tile is aligned and exactly tile-sized
+        ph = 0 if h <= th else -(h - th) % align
+        pw = 0 if w <= tw else -(w - tw) % align
+        if ph or pw:
+            padded = np.pad(image, ((0, 0), (0, 0), (0, ph), (0, pw)), mode="edge")
+            return tiled(runner, padded, (th, tw), overlap, batch, margin=margin, exact=True,
+                         align=align)[:, :, :h, :w]
+    ys, wys, ny = _axis_plan(h, th, overlap, margin, align)
+    xs, wxs, nx = _axis_plan(w, tw, overlap, margin, align)
+    # tiles of one shape go to the runner together (aligned last tiles may be longer)
+    tiles = sorted(((i, a, b) for i in range(n) for a in range(len(ys)) for b in range(len(xs))),
+                   key=lambda t: (len(wys[t[1]]), len(wxs[t[2]])))
     out: np.ndarray | None = None
-    for k in range(0, len(tiles), batch):
-        chunk = tiles[k:k + batch]
+    k = 0
+    while k < len(tiles):
+        shape = (len(wys[tiles[k][1]]), len(wxs[tiles[k][2]]))
+        chunk = [tiles[k]]
+        while (len(chunk) < batch and k + len(chunk) < len(tiles)
+               and (len(wys[tiles[k + len(chunk)][1]]), len(wxs[tiles[k + len(chunk)][2]])) == shape):
+            chunk.append(tiles[k + len(chunk)])
+        k += len(chunk)
+        sh, sw = shape  # span of these tiles inside the image
         crops = [image[i, :, ys[a]:ys[a] + sh, xs[b]:xs[b] + sw] for i, a, b in chunk]
         if exact:
             pad = ((0, 0), (0, th - sh), (0, tw - sw))

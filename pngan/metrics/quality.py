@@ -3,7 +3,9 @@
 Both quantize float [0, 1] images to uint8 with rounding first (the official
 code saves and compares 8-bit images). SSIM is scikit-image's
 ``structural_similarity`` on RGB (``channel_axis=-1``, ``data_range=255``,
-7x7 uniform window, the library's defaults), averaged over channels.
+7x7 uniform window, the library's defaults), averaged over channels; an image side
+shorter than the window has no SSIM (``nan``). ``pngan denoise`` offers these as
+``--metrics skimage``; its default is the paper's definition (``pngan.metrics.paper``).
 """
 
 from __future__ import annotations
@@ -12,6 +14,9 @@ import numpy as np
 from skimage.metrics import structural_similarity
 
 from pngan.images import to_uint8
+
+
+SKIMAGE_WINDOW = 7
 
 
 def _u8(img: np.ndarray) -> np.ndarray:
@@ -34,8 +39,10 @@ def psnr_float(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def ssim(a: np.ndarray, b: np.ndarray) -> float:
-    """SSIM of two RGB (H, W, 3) images on the 8-bit scale."""
+    """SSIM of two RGB (H, W, 3) images on the 8-bit scale; ``nan`` when a side is under 7 pixels."""
     x, y = _u8(a), _u8(b)
     if x.shape != y.shape:
         raise ValueError(f"SSIM needs equal shapes, got {x.shape} and {y.shape}")
+    if min(x.shape[:2]) < SKIMAGE_WINDOW:
+        return float("nan")
     return float(structural_similarity(x, y, channel_axis=-1, data_range=255))

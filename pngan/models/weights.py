@@ -31,6 +31,7 @@ def _read_state_dict(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any
         raise CheckpointError(f"{path}: empty file, not a checkpoint")
     if path.suffix == ".safetensors":
         return _read_safetensors(path)
+    _refuse_non_checkpoint(path)
     try:
         with warnings.catch_warnings():  # torch warns about pickle protocols before refusing; the error says enough
             warnings.simplefilter("ignore", UserWarning)
@@ -45,6 +46,27 @@ def _read_state_dict(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any
         first = first_line(e, 160)
         raise CheckpointError(f"{path}: not a readable checkpoint, possibly truncated ({first})") from None
     return _unwrap(obj, path), None
+
+
+_SIGNATURES = ((b"\xff\xd8\xff", "a JPEG image"), (b"\x89PNG", "a PNG image"), (b"GIF8", "a GIF image"),
+               (b"II*\x00", "a TIFF image"), (b"MM\x00*", "a TIFF image"), (b"BM", "a BMP image"),
+               (b"RIFF", "a RIFF file (WebP image?)"), (b"%PDF", "a PDF document"), (b"\x1f\x8b", "a gzip file"))
+
+
+def _refuse_non_checkpoint(path: Path) -> None:
+    """``CheckpointError`` when ``path`` is neither a zip (torch.save) nor a pickle (legacy .pth)."""
+    with open(path, "rb") as f:
+        head = f.read(9)
+    if head.startswith(b"PK\x03\x04") or head[:1] == b"\x80":
+        return
+    if head[8:9] == b"{":  # 8-byte header length, then JSON: a safetensors file without the suffix
+        raise CheckpointError(f"{path}: a .safetensors file with the suffix {path.suffix!r}; "
+                              "rename it to .safetensors")
+    what = next((name for sig, name in _SIGNATURES if head.startswith(sig)), None)
+    if what is None:
+        what = "text" if head and all(32 <= b < 127 or b in (9, 10, 13) for b in head) else "unknown content"
+    raise CheckpointError(f"{path}: not a weights file ({what}); give a PyTorch .pth/.pt state dict "
+                          "or a .safetensors file")
 
 
 def _read_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any] | None]:
