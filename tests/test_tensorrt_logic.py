@@ -115,7 +115,10 @@ def test_cli_passes_profile_to_tensorrt(tmp_path, monkeypatch):
 
     def fake_export(net, target, out, **kw):
         seen.update(kw, target=target)
-        return out
+        folder = out / f"{target}-{kw['precision']}"
+        folder.mkdir(parents=True)
+        (folder / "manifest.json").write_text("{}")  # the CLI reads it for its summary line
+        return folder
 
     monkeypatch.setattr("pngan.export.exporter.export", fake_export)
     r = CliRunner().invoke(export_main, ["--model", "dncnn", "--target", "tensorrt", "--precision", "fp16",
