@@ -36,6 +36,7 @@ VARIANTS: dict[str, tuple[str, list[str]]] = {
     "kl-sigma6": ("kl with generator input sigma 6", KL + ["model.input_sigma=6.0"]),
     "kl-sigma12": ("kl with generator input sigma 12", KL + ["model.input_sigma=12.0"]),
     "kl-lr1e-3": ("kl with generator lr 1e-3", KL + ["optim.lr_g=1e-3"]),
+    "kl-adv0.1-lr1e-3": ("kl with RaGAN 0.1 and generator lr 1e-3", KL + ["loss.adversarial=0.1", "optim.lr_g=1e-3"]),
 }
 
 
