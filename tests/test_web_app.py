@@ -12,6 +12,7 @@ import base64
 import io
 import os
 import re
+import shutil
 import threading
 import warnings
 from pathlib import Path
@@ -426,6 +427,79 @@ def test_large_photo_shows_tile_progress_and_cancels(page, url, images, artifact
     assert not page.errors
 
 
+def _canvas(page, canvas_id: str) -> np.ndarray:
+    snap = page.evaluate(READ_CANVAS.replace("'right'", f"'{canvas_id}'"))
+    return canvas_rgba(snap)[..., :3]
+
+
+def _png_file(path: Path) -> np.ndarray:
+    from PIL import Image
+
+    with Image.open(path) as im:
+        return np.asarray(im.convert("RGB"))
+
+
+def test_opens_with_the_sample_processed(page, url, app_dir, images, artifacts):
+    """The page opens on the shipped sample with each model's build-time result; Run reproduces it in the browser."""
+    open_app(page, url)
+    sample = page.evaluate("window.pnganSample")
+    assert sample == {"model": "dncnn-fp32", "input": "samples/coffee-noisy.png", "result": "samples/dncnn-fp32.png"}
+    assert page.get_attribute("#status", "data-state") == "idle"
+    assert "Showing the shipped sample" in page.inner_text("#status")
+    noisy, shown = _png_file(app_dir / sample["input"]), _png_file(app_dir / sample["result"])
+    np.testing.assert_array_equal(_canvas(page, "left"), noisy)
+    np.testing.assert_array_equal(_canvas(page, "right"), shown)
+    page.screenshot(path=str(artifacts / "opening-sample.png"), full_page=True)
+    clean = images["clean"]
+    gain = psnr(shown / 255, clean / 255) - psnr(noisy / 255, clean / 255)
+    assert gain > 1  # a real denoised result, not the input again
+    assert rerun(page) == "done", page.inner_text("#status")  # Run: the same model on the sample, here
+    live = result(page)
+    den_db = psnr(live["output"], shown.transpose(2, 0, 1)[None] / 255)
+    # The generator: the clean sample, its result at the page's seed; Run gives the same (the page's own noise).
+    page.select_option("#model", "smnet-s-fp32")
+    page.wait_for_function("window.pnganSample && window.pnganSample.model === 'smnet-s-fp32'", timeout=30_000)
+    np.testing.assert_array_equal(_canvas(page, "left"), _png_file(app_dir / "samples" / "coffee.png"))
+    assert page.input_value("#seed") == "0"
+    gen_png = _png_file(app_dir / "samples" / "smnet-s-fp32.png")
+    np.testing.assert_array_equal(_canvas(page, "right"), gen_png)
+    assert rerun(page) == "done", page.inner_text("#status")
+    gen_db = psnr(result(page)["output"], gen_png.transpose(2, 0, 1)[None] / 255)
+    print(f"\nopening sample: dncnn-fp32 gain {gain:.2f} dB; browser Run vs build-time result: denoiser "
+          f"{den_db:.1f} dB, generator {gen_db:.1f} dB (8-bit PNG quantization: ~59 dB)")
+    assert den_db >= 50 and gen_db >= 50
+    assert not page.errors
+
+
+def test_picked_photo_replaces_the_sample(page, url, images):
+    open_app(page, url)
+    assert page.evaluate("window.pnganSample") is not None
+    assert pick(page, "noisy.png", png(images["noisy"])) == "done", page.inner_text("#status")
+    assert page.evaluate("window.pnganSample") is None
+    page.select_option("#model", "smnet-s-fp32")  # a model change keeps the user's photo
+    page.wait_for_timeout(300)
+    np.testing.assert_array_equal(_canvas(page, "left"), images["noisy"])
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_page_normals_match_rng_js(tmp_path):
+    """pngan app's port of rng.js (the generator's input noise at build time) gives the page's exact numbers."""
+    import json
+    import subprocess
+
+    from pngan.cli.app_cmd import page_normals
+
+    rng_js = default_web_dir() / "rng.js"
+    script = tmp_path / "n.mjs"
+    script.write_text(f"import {{ normals }} from {json.dumps(rng_js.as_uri())};\n"
+                      "const out = [0, 1, 7, 4294967295].map((s) => Array.from(normals(1001, s)));\n"
+                      "console.log(JSON.stringify(out));\n")
+    r = subprocess.run(["node", str(script)], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    for seed, js in zip([0, 1, 7, 4294967295], json.loads(r.stdout)):
+        np.testing.assert_array_equal(page_normals(1001, seed), np.float32(js))
+
+
 # The right-hand canvas as base64 RGBA bytes, read in the page (with the run's progress at that moment).
 READ_CANVAS = """() => { const c = document.getElementById('right'), p = document.getElementById('progress');
   const u = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let s = "";
@@ -584,6 +658,10 @@ def test_build_from_given_export_artifacts(tmp_path, export_tiny_dncnn):
     assert [(m["tile"], m["overlap"]) for m in models] == [(256, 32), (512, 64), (256, 32)]
     assert (out / "models" / "dncnn-fp32.onnx").read_bytes() == (arts["onnx"] / "model.onnx").read_bytes()
     assert all("weights" not in m["manifest"] for m in models)  # no paths of the building machine
+    sample = json.loads((out / "models" / "models.json").read_text())["sample"]  # the opening view
+    assert sorted(sample["results"]) == ["dncnn-fp32", "dncnn-fp32-2", "smnet-s-fp32"]
+    for path in [sample["clean"], sample["noisy"], *sample["results"].values()]:
+        assert (out / path).is_file(), path
 
 
 @pytest.mark.parametrize("case", ["openvino-folder", "nothing-onnx", "no-build"])

@@ -13,8 +13,11 @@ let catalog = null;   // models/models.json
 let photo = null;     // {name, width, height, rgba}
 let job = null;       // the running job: {cancelled}
 let threads = 1;
+let showingSample = true; // the shipped sample is on show until a photo is picked
+let sampleToken = 0;      // the latest showSample() call (a model change starts a new one)
 const sessions = new Map(); // "id@backend" -> Promise<InferenceSession>
 window.pnganResult = null;
+window.pnganSample = null; // {model, input, result}: what the opening view shows
 
 function setStatus(state, text) {
   ui.status.dataset.state = state;
@@ -39,6 +42,43 @@ function onModelChange() {
   ui.overlap.value = m.overlap;
   ui["left-caption"].textContent = gen ? "clean" : "original";
   ui["right-caption"].textContent = gen ? "synthesized noisy" : "denoised";
+}
+
+/** An image file of the built page (e.g. samples/coffee.png), decoded as a picked photo is. */
+async function fetchImage(path) {
+  const res = await fetch(path, { cache: "no-cache" });
+  if (!res.ok) throw new Error(`${path}: HTTP ${res.status}`);
+  const blob = await res.blob();
+  return decodeImage(new File([blob], path.split("/").pop(), { type: blob.type || "image/png" }));
+}
+
+/**
+ * The opening view: the shipped sample (catalog.sample) as the photo, with the selected model's result on it
+ * computed when the page was built (`pngan app --build`, onnxruntime on the same model file). Run runs it here.
+ */
+async function showSample() {
+  const s = catalog.sample;
+  if (!s || !showingSample || job) return;
+  const m = entry(), gen = m.kind === "generator", token = ++sampleToken;
+  try {
+    const input = await fetchImage(gen ? s.clean : s.noisy);
+    const out = s.results && s.results[m.id] ? await fetchImage(s.results[m.id]) : null;
+    if (token !== sampleToken || !showingSample || job) return; // a photo was picked or the model changed meanwhile
+    photo = input;
+    draw(ui.left, new ImageData(photo.rgba, photo.width, photo.height));
+    if (out) draw(ui.right, new ImageData(out.rgba, out.width, out.height));
+    else clear(ui.right, photo.width, photo.height);
+    if (gen) ui.seed.value = String(s.seed);
+    ui["left-caption"].textContent = gen ? `sample: ${s.name} (clean)` : `sample: ${s.name} with synthetic noise`;
+    ui["right-caption"].textContent = (gen ? `synthesized noisy (seed ${s.seed})` : "denoised")
+      + (out ? ", computed when the page was built" : "");
+    window.pnganSample = { model: m.id, input: gen ? s.clean : s.noisy, result: out ? s.results[m.id] : null };
+    setStatus("idle", `Showing the shipped sample${out ? ` and ${m.label}'s result on it (onnxruntime, at build time)`
+      : ""}. Press Run to run ${m.label} on it in this browser, or pick a photo.`);
+  } catch (e) {
+    console.warn(`the shipped sample could not be shown: ${e.message || e}`);
+    if (token === sampleToken) setStatus("idle", "Pick a photo.");
+  }
 }
 
 function session(m, backend) {
@@ -136,6 +176,8 @@ async function run() {
 async function onFile() {
   const file = ui.file.files[0];
   if (!file || job) return;
+  showingSample = false;
+  window.pnganSample = null;
   setStatus("loading", `Reading ${file.name}…`);
   try {
     photo = await decodeImage(file);
@@ -162,12 +204,13 @@ async function init() {
     ui.backend.value = "webgpu";
   }
   onModelChange();
-  ui.model.addEventListener("change", onModelChange);
+  ui.model.addEventListener("change", () => { onModelChange(); showSample(); });
   ui.file.addEventListener("change", onFile);
   ui.run.addEventListener("click", run);
   ui.cancel.addEventListener("click", () => { if (job) job.cancelled = true; });
   for (const el of [ui.model, ui.backend, ui.file, ui.run]) el.disabled = false;
   setStatus("idle", "Pick a photo.");
+  await showSample();
   document.body.dataset.ready = "1";
 }
 

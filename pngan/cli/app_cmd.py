@@ -25,6 +25,8 @@ from pngan.errors import PnganError, PnganWarning
 if TYPE_CHECKING:
     from http.server import ThreadingHTTPServer
 
+    import numpy as np
+
 # (app id, registered model, precision) built by default. Tiles per kind (TILES): 512 for the
 # generator, whose global pooling sees tile statistics; larger tiles stay closer to the whole image.
 APP_MODELS = (("dncnn-fp32", "dncnn", "fp32"), ("dncnn-int8", "dncnn", "int8"), ("smnet-s-fp32", "smnet-s", "fp32"))
@@ -138,6 +140,67 @@ def _entry(app_id: str, folder: Path, models_dir: Path) -> dict[str, Any]:
             "manifest": {k: v for k, v in manifest.items() if k != "weights"}}  # a path on the building machine
 
 
+SAMPLE = "coffee"  # the shipped sample the page opens with
+SAMPLE_SEED = 0  # its synthetic noise, and the page's default generator seed
+
+
+def page_normals(n: int, seed: int) -> "np.ndarray":
+    """``normals(n, seed)`` of examples/web/rng.js (mulberry32 + Box-Muller): float32, as its Float32Array.
+
+    mulberry32's state after k calls is ``seed + k * 0x6d2b79f5`` (mod 2**32), so every
+    uniform is computed at once; the integer steps are JavaScript's ``Math.imul`` and ``>>>``.
+    """
+    import numpy as np
+
+    k = np.arange(1, 2 * ((n + 1) // 2) + 1, dtype=np.uint64)
+    a = ((np.uint64(seed & 0xFFFFFFFF) + k * np.uint64(0x6D2B79F5)) & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+    with np.errstate(over="ignore"):
+        t = (a ^ (a >> np.uint32(15))) * (a | np.uint32(1))
+        t ^= t + (t ^ (t >> np.uint32(7))) * (t | np.uint32(61))
+    u = (t ^ (t >> np.uint32(14))).astype(np.float64) / 4294967296.0
+    r = np.sqrt(-2.0 * np.log(1.0 - u[0::2]))
+    theta = 2.0 * np.pi * u[1::2]
+    return np.stack([r * np.cos(theta), r * np.sin(theta)], axis=1).ravel()[:n].astype(np.float32)
+
+
+def _write_sample(staging: Path, entries: list[dict[str, Any]]) -> dict[str, Any]:
+    """The page's opening view: the shipped sample (clean and with synthetic noise) and each model's result on it.
+
+    Each result is computed here with onnxruntime on the model file the page loads, from the
+    8-bit PNG the page decodes, tiled as the page tiles; a generator's input noise is the
+    page's own (``page_normals`` at seed ``SAMPLE_SEED``), so Run on the page reproduces it.
+    """
+    import numpy as np
+
+    from pngan.images import from_tensor_batch, read_image, to_tensor_batch, write_image
+    from pngan.runtimes.tiling import tiled
+    from pngan.samples import noisy_sample, sample_image
+
+    folder = staging / "samples"
+    folder.mkdir()
+    clean = sample_image(SAMPLE)
+    write_image(folder / f"{SAMPLE}.png", clean)
+    write_image(folder / f"{SAMPLE}-noisy.png", noisy_sample(clean, np.random.default_rng(SAMPLE_SEED)))
+    info: dict[str, Any] = {"name": SAMPLE, "clean": f"samples/{SAMPLE}.png", "noisy": f"samples/{SAMPLE}-noisy.png",
+                            "seed": SAMPLE_SEED, "results": {}}
+    try:
+        import onnxruntime as ort
+    except ImportError:  # the page still opens with the sample; Run computes the result
+        return info
+    for e in entries:
+        gen = e["kind"] == "generator"
+        x = to_tensor_batch(read_image(staging / (info["clean"] if gen else info["noisy"])))
+        if gen:  # as app.js: clean + sigma/255 * N(0, 1), summed in float64 and stored as float32
+            noise = page_normals(x.size, SAMPLE_SEED).reshape(x.shape).astype(np.float64)
+            x = (x.astype(np.float64) + e["input_sigma"] / 255 * noise).astype(np.float32)
+        sess = ort.InferenceSession(str(staging / e["file"]), providers=["CPUExecutionProvider"])
+        y = tiled(lambda t: sess.run([e["output_name"]], {e["input_name"]: t})[0], x, e["tile"], e["overlap"],
+                  margin=e["overlap"] // 4)
+        write_image(folder / f"{e['id']}.png", from_tensor_batch(y))
+        info["results"][e["id"]] = f"samples/{e['id']}.png"
+    return info
+
+
 def build_app(out: str | os.PathLike, *, web_dir: str | os.PathLike | None = None, force: bool = False,
               artifacts: Sequence[str | os.PathLike] = (), echo: Callable[[str], None] = click.echo) -> Path:
     """Write the page, onnxruntime-web and the models to ``out``; returns ``out``.
@@ -172,7 +235,8 @@ def build_app(out: str | os.PathLike, *, web_dir: str | os.PathLike | None = Non
                        for app_id, folder in (given or _export_shipped(scratch, echo))]
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
-        catalog = {"format_version": 1, "onnxruntime_web": _ort_version(web), "models": entries}
+        catalog = {"format_version": 1, "onnxruntime_web": _ort_version(web), "models": entries,
+                   "sample": _write_sample(staging, entries)}
         (models_dir / "models.json").write_text(json.dumps(catalog, indent=2) + "\n")
     return out
 
