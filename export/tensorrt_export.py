@@ -160,7 +160,8 @@ def check_tensorrt_qdq(model: Any) -> int:
         count += 1
         x = inits.get(node.input[0])
         if x is not None and x.data_type not in (TensorProto.INT8, TensorProto.FLOAT):
-            raise PnganError(f"{node.name}: TensorRT dequantizes int8 only, got {TensorProto.DataType.Name(x.data_type)}")
+            kind = TensorProto.DataType.Name(x.data_type)
+            raise PnganError(f"{node.name}: TensorRT dequantizes int8 only, got {kind}")
         zp = inits.get(node.input[2]) if len(node.input) > 2 else None
         if zp is not None and (zp.data_type != TensorProto.INT8 or numpy_helper.to_array(zp).any()):
             raise PnganError(f"{node.name}: TensorRT needs int8 zero points equal to 0")
