@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import json
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -254,3 +255,34 @@ def bind(context: trt.IExecutionContext):
     api = supported()[-1]
     assert [m.split(" ")[0] for m in missing(src, api)] == ["IExecutionContext.execute_async_v2",
                                                             "IExecutionContext.set_binding_shape"]
+
+
+def _script():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("trt_api_snapshot", ROOT / "scripts" / "trt_api_snapshot.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_snapshots_are_the_scripts_output_unedited():
+    script = _script()
+    for path in SNAPSHOTS.glob("*.json"):
+        snap = json.loads(path.read_text())
+        assert path.name == f"{snap['version']}.json" and snap["made_by"] == "scripts/trt_api_snapshot.py"
+        assert script.WHEEL.match(snap["wheel"])["version"] == snap["version"] and len(snap["wheel_sha256"]) == 64
+        assert script.dumps(snap) == path.read_text()
+
+
+def test_snapshot_script_bad_input_is_one_line(tmp_path, capsys):
+    script = _script()
+    bad = tmp_path / "notes.whl"
+    bad.write_text("x")
+    assert script.main([str(bad), "--out", str(tmp_path / "out")]) == 1
+    assert capsys.readouterr().err == "error: notes.whl: not a tensorrt-cu*-bindings wheel\n"
+    fake = tmp_path / f"tensorrt_cu12_bindings-11.4.0.106-cp{sys.version_info[0]}{sys.version_info[1]}-none-x.whl"
+    fake.write_text("not a zip")
+    assert script.main([str(fake), "--out", str(tmp_path / "out")]) == 1
+    assert capsys.readouterr().err.startswith("error: File is not a zip file")
+    assert not (tmp_path / "out").exists()
