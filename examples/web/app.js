@@ -62,13 +62,14 @@ async function showSample() {
   const m = entry(), gen = m.kind === "generator", token = ++sampleToken;
   try {
     const input = await fetchImage(gen ? s.clean : s.noisy);
-    const out = s.results && s.results[m.id] ? await fetchImage(s.results[m.id]) : null;
+    // A generator's stored result is for the sample's seed: shown while the seed field holds it (never changed here).
+    const stored = s.results && s.results[m.id] && (!gen || ui.seed.value.trim() === String(s.seed));
+    const out = stored ? await fetchImage(s.results[m.id]) : null;
     if (token !== sampleToken || !showingSample || job) return; // a photo was picked or the model changed meanwhile
     photo = input;
     draw(ui.left, new ImageData(photo.rgba, photo.width, photo.height));
     if (out) draw(ui.right, new ImageData(out.rgba, out.width, out.height));
     else clear(ui.right, photo.width, photo.height);
-    if (gen) ui.seed.value = String(s.seed);
     ui["left-caption"].textContent = gen ? `sample: ${s.name} (clean)` : `sample: ${s.name} with synthetic noise`;
     ui["right-caption"].textContent = (gen ? `synthesized noisy (seed ${s.seed})` : "denoised")
       + (out ? ", computed when the page was built" : "");
