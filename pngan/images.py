@@ -21,9 +21,9 @@ class ImageWarning(PnganWarning):
     The CLI says each kind of ``change`` once per command, with the number of images.
     """
 
-    def __init__(self, file: str, change: str) -> None:
+    def __init__(self, file: str, change: str, path: str | None = None) -> None:
         super().__init__(f"{file}: {change}")
-        self.file, self.change = file, change
+        self.file, self.change, self.path = file, change, path or file
 
 
 # EXIF orientation -> the transpose that shows the image upright (as ImageOps.exif_transpose).
@@ -44,7 +44,7 @@ def _rawmode(im: Image.Image) -> str | None:
 def _wide_rgb(im: Image.Image, path: Path) -> np.ndarray | None:
     """16-bit RGB(A) PNG/TIFF as uint16 (H, W, 3|4) before ``load``; ``None`` for anything else.
 
-    Pillow decodes these to 8 bits (the high byte). A PNG is decoded a second time with the
+    Pillow decodes these to 8 bits (the high byte); 16-bit grayscale+alpha PNGs stay at 8 bits. A PNG is decoded a second time with the
     little-endian raw mode, whose unpacker keeps the other byte of each sample after the same
     unfiltering, and the two are joined; a TIFF is read with ``tifffile`` (a scikit-image
     dependency). The EXIF orientation is applied as ``ImageOps.exif_transpose`` would.
@@ -65,6 +65,8 @@ def _wide_rgb(im: Image.Image, path: Path) -> np.ndarray | None:
             return None
         with tifffile.TiffFile(path) as tif:
             page = tif.pages[0]
+            if page.photometric != tifffile.PHOTOMETRIC.RGB:
+                return None
             arr, axes = page.asarray(), page.axes
         if axes.endswith("SYX"):  # planar configuration: channels first
             arr = np.moveaxis(arr, -3, -1)
@@ -132,13 +134,14 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     except Exception as e:  # noqa: BLE001 - a decoder fed a hostile file can raise anything; it is still bad input
         raise ImageError(f"{p}: cannot decode image ({type(e).__name__}: {first_line(e, empty='corrupt')})") from None
     if img.ndim == 2:
-        warnings.warn(ImageWarning(p.name, "grayscale image expanded to RGB"), stacklevel=2)
+        warnings.warn(ImageWarning(p.name, "grayscale image expanded to RGB", str(p)), stacklevel=2)
         img = np.repeat(img[:, :, None], 3, axis=2)
     elif img.shape[2] == 2:  # LA
-        warnings.warn(ImageWarning(p.name, "grayscale+alpha image: alpha dropped, expanded to RGB"), stacklevel=2)
+        warnings.warn(ImageWarning(p.name, "grayscale+alpha image: alpha dropped, expanded to RGB", str(p)),
+                      stacklevel=2)
         img = np.repeat(img[:, :, :1], 3, axis=2)
     elif img.shape[2] == 4:
-        warnings.warn(ImageWarning(p.name, "RGBA image: alpha channel dropped"), stacklevel=2)
+        warnings.warn(ImageWarning(p.name, "RGBA image: alpha channel dropped", str(p)), stacklevel=2)
         img = img[:, :, :3]
     if img.shape[0] < 1 or img.shape[1] < 1:
         raise ImageError(f"{p}: empty image")

@@ -122,3 +122,21 @@ def test_alpha_warning_once_per_command_with_count(tmp_path):
         warn = [ln for ln in r.stderr.splitlines() if ln.startswith("warning:")]
         assert sorted(warn) == ["warning: RGBA image: alpha channel dropped in 3 images (im0.png, im1.png, im2.png)",
                                 "warning: gray.png: grayscale image expanded to RGB"], r.stderr
+
+
+def test_warning_log_counts_files_not_reads(capsys):
+    """The same file read for several targets counts once; a name in two folders counts twice, shown once."""
+    import warnings
+
+    from pngan.cli.errors import run_cli
+    from pngan.images import ImageWarning
+
+    def job() -> None:
+        for path in ("in/a.png", "in/a.png", "gt/a.png", "in/b.png", "in/b.png"):
+            warnings.warn(ImageWarning(path.split("/")[1], "RGBA image: alpha channel dropped", path))
+        warnings.warn(ImageWarning("c.png", "grayscale image expanded to RGB", "in/c.png"))
+
+    run_cli(job)
+    assert capsys.readouterr().err.splitlines() == [
+        "warning: RGBA image: alpha channel dropped in 3 images (a.png, b.png)",
+        "warning: c.png: grayscale image expanded to RGB"]

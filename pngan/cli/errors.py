@@ -24,29 +24,28 @@ class _WarningLog:
 
     def __init__(self) -> None:
         self.said: set[str] = set()
-        self.files: dict[str, list[str]] = {}  # change -> files, in order of appearance
+        self.files: dict[str, dict[str, str]] = {}  # change -> {path: file name}, in order of appearance
 
     def show(self, message, category, filename, lineno, file=None, line=None) -> None:
         if not issubclass(category, PnganWarning):
             _default_showwarning(message, category, filename, lineno, file, line)
             return
         change, name = getattr(message, "change", None), getattr(message, "file", None)
-        if change is not None and name is not None:
-            names = self.files.setdefault(str(change), [])
-            if name not in names:
-                names.append(str(name))
+        if change is not None and name is not None:  # the same file read again (another target) counts once
+            self.files.setdefault(str(change), {})[str(getattr(message, "path", name))] = str(name)
         elif str(message) not in self.said:
             self.said.add(str(message))
             click.echo(f"warning: {message}", err=True)
 
     def summary(self) -> None:
         """One line per kind of change: the file itself, or the count and the first few names."""
-        for change, names in self.files.items():
-            if len(names) == 1:
+        for change, files in self.files.items():
+            names = list(dict.fromkeys(files.values()))  # a name in two folders (input/, groundtruth/) shown once
+            if len(files) == 1:
                 click.echo(f"warning: {names[0]}: {change}", err=True)
             else:
                 shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
-                click.echo(f"warning: {change} in {len(names)} images ({shown})", err=True)
+                click.echo(f"warning: {change} in {len(files)} images ({shown})", err=True)
         self.files.clear()
 
 
