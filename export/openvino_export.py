@@ -116,9 +116,10 @@ def _accuracy_control(nncf: Any, model: Any, calib: Any, job: ExportJob) -> Any:
     runs = [0]
 
     def validate(compiled_model: Any, pairs: Any) -> float:
+        pairs = list(pairs)  # NNCF passes the whole set, or one crop when it ranks layers
         db = psnr_validation(compiled_model, pairs)
         runs[0] += 1
-        log(f"  accuracy control: validation {runs[0]}: PSNR {db:.3f} dB on {job.calibration.samples} crops")
+        log(f"  accuracy control: validation {runs[0]}: PSNR {db:.3f} dB on {len(pairs)} crop(s)")
         return db
 
     log(f"  accuracy control: quantizing, then reverting layers to float until the PSNR drop is "
