@@ -39,10 +39,14 @@ def _rng(seed: int, name: str, sigma: float):
 
 def run_noise(model: str, sigmas: list[float], input_dir: Path, result_dir: Path, seed: int = 0) -> list[Path]:
     """Generate the folders; returns them."""
+    from pngan.errors import PnganError
+
+    if not input_dir.is_dir():  # before numpy, Pillow and torch are imported: an argument error is instant
+        raise PnganError(f"{input_dir}: no such folder")
     from pngan.progress import progress
 
     from pngan.cli.batch import each_readable, raise_if_failed, refuse_overwriting_inputs, report_failure
-    from pngan.errors import PnganError, WriteError
+    from pngan.errors import WriteError
     from pngan.images import list_images, write_image
 
     if model == "gaussian":

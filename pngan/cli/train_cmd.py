@@ -73,16 +73,19 @@ def generate(weights: Path | None, input_dir: Path, result_dir: Path, seed: int,
     """Generate realistic noisy images from clean ones with a trained generator (seeded)."""
 
     def job() -> None:
-        from pngan.progress import progress
-
-        from pngan.cli.batch import each_readable, raise_if_failed, refuse_overwriting_inputs, report_failure
         from pngan.errors import PnganError, WriteError
-        from pngan.images import list_images, write_image
 
         if samples < 1:
             raise PnganError("--samples must be >= 1")
         if weights is not None and not weights.is_file():
             raise PnganError(f"{weights}: no such weights file")
+        if not input_dir.is_dir():  # before numpy, Pillow and torch are imported: an argument error is instant
+            raise PnganError(f"{input_dir}: no such folder")
+        from pngan.progress import progress
+
+        from pngan.cli.batch import each_readable, raise_if_failed, refuse_overwriting_inputs, report_failure
+        from pngan.images import list_images, write_image
+
         files = list_images(clean_folder(input_dir))
         refuse_overwriting_inputs(result_dir, files, [f"{f.stem}.png" if samples == 1 else f"{f.stem}_{k}.png"
                                                       for f in files for k in range(samples)])
