@@ -139,3 +139,22 @@ def test_first_line_of_errors():
     assert first_line(RuntimeError("x" * 500), 160) == "x" * 160
     assert first_line(KeyError()) == "KeyError"  # no message: never an IndexError
     assert first_line(OSError(), empty="corrupt") == "corrupt"
+
+
+@pytest.mark.parametrize("kind", ["jpeg", "png", "text"])
+def test_a_non_weights_file_is_called_that(tmp_path, kind):
+    """``--weights photo.jpg``: not "a pickle that needs code execution", but not a weights file."""
+    from pngan.errors import CheckpointError
+    from pngan.images import write_image
+    from pngan.models import build, load_weights
+
+    p = tmp_path / {"jpeg": "photo.jpg", "png": "photo.png", "text": "notes.pth"}[kind]
+    if kind == "text":
+        p.write_text("hello, not a checkpoint\n")
+    else:
+        write_image(p, torch.zeros(8, 8, 3).numpy())
+    with pytest.raises(CheckpointError) as e:
+        load_weights(build("dncnn"), p)
+    msg = str(e.value)
+    assert "not a weights file" in msg and "pickle" not in msg
+    assert {"jpeg": "JPEG image", "png": "PNG image", "text": "(text)"}[kind] in msg
