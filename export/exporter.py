@@ -147,7 +147,7 @@ def export(net: nn.Module, target: str, out: str | os.PathLike, *, precision: st
             log(f"calibration: {calibration.describe()}")
         if calib_dir is None:
             warnings.warn(f"no --calib-dir: calibrating INT8 on the shipped sample images "
-                          f"({calib_samples} noisy crops); pass --calib-dir for data like yours",
+                          f"({calib_samples} crops); pass --calib-dir for data like yours",
                           CalibrationNote, stacklevel=2)
     if not (precision == "int8" and t.calibrates):
         calibration = None
@@ -223,7 +223,7 @@ def export_all(net: nn.Module, out: str | os.PathLike, **kw: Any) -> tuple[list[
             kw["log"](f"calibration: {kw['calibration'].describe()}")
         if kw.get("calib_dir") is None:
             warnings.warn(f"no --calib-dir: calibrating INT8 on the shipped sample images "
-                          f"({kw['calibration'].samples} noisy crops); pass --calib-dir for data like yours",
+                          f"({kw['calibration'].samples} crops); pass --calib-dir for data like yours",
                           CalibrationNote, stacklevel=2)
     for target in TARGETS:
         why = available(target, precision)
