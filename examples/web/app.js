@@ -74,8 +74,8 @@ async function showSample() {
     ui["right-caption"].textContent = (gen ? `synthesized noisy (seed ${s.seed})` : "denoised")
       + (out ? ", computed when the page was built" : "");
     window.pnganSample = { model: m.id, input: gen ? s.clean : s.noisy, result: out ? s.results[m.id] : null };
-    setStatus("idle", `Showing the shipped sample${out ? ` and ${m.label}'s result on it (onnxruntime, at build time)`
-      : ""}. Press Run to run ${m.label} on it in this browser, or pick a photo.`);
+    setStatus("idle", `Showing the shipped sample${out ? ` and the result of ${m.label} on it, computed with onnxruntime`
+      + " when the page was built" : ""}. Press Run to run it in this browser, or pick a photo.`);
   } catch (e) {
     console.warn(`the shipped sample could not be shown: ${e.message || e}`);
     if (token === sampleToken) setStatus("idle", "Pick a photo.");
