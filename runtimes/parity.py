@@ -40,6 +40,8 @@ def find_artifacts(root: str | os.PathLike, depth: int = 3) -> list[Path]:
     (reported as broken). ``root`` itself counts when it is one. Hidden folders are skipped."""
     root = Path(root)
     if root.is_file():  # a bare model file (.onnx/.xml), checked by check_artifact
+        if root.suffix.lower() not in (".onnx", ".xml"):
+            raise PnganError(f"{root}: not a model file (.onnx or .xml) nor a folder of artifacts")
         return [root]
     if not root.is_dir():
         raise PnganError(f"{root}: no such folder or model file")

@@ -141,3 +141,9 @@ def test_bare_model_file_without_pngan_metadata(tmp_path):
     (tmp_path / "m.txt").write_text("x")
     with pytest.raises(ArtifactError, match="not a model file"):
         bare_manifest(tmp_path / "m.txt")
+    from pngan.errors import PnganError
+    from pngan.runtimes.parity import find_artifacts
+
+    with pytest.raises(PnganError, match="not a model file"):
+        find_artifacts(tmp_path / "m.txt")
+    assert find_artifacts(tmp_path / "m.onnx") == [tmp_path / "m.onnx"]
