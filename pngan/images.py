@@ -44,10 +44,11 @@ def _rawmode(im: Image.Image) -> str | None:
 def _wide_rgb(im: Image.Image, path: Path) -> np.ndarray | None:
     """16-bit RGB(A) PNG/TIFF as uint16 (H, W, 3|4) before ``load``; ``None`` for anything else.
 
-    Pillow decodes these to 8 bits (the high byte); 16-bit grayscale+alpha PNGs stay at 8 bits. A PNG is decoded a second time with the
+    Pillow decodes these to 8 bits (the high byte). A PNG is decoded a second time with the
     little-endian raw mode, whose unpacker keeps the other byte of each sample after the same
     unfiltering, and the two are joined; a TIFF is read with ``tifffile`` (a scikit-image
     dependency). The EXIF orientation is applied as ``ImageOps.exif_transpose`` would.
+    16-bit grayscale+alpha PNGs are not handled here and stay at 8 bits.
     """
     if im.mode not in ("RGB", "RGBA"):
         return None
