@@ -91,3 +91,23 @@ def test_png_rgb16_exif_orientation_as_pillow(tmp_path, rgb16, orientation):
     assert np.array_equal((np.round(img * 65535).astype(np.uint16) >> 8).astype(np.uint8), upright8)
     if orientation == 1:
         _exact(img, rgb16)
+
+
+def test_png_rgb16_interlaced(tmp_path, rgb16):
+    """Adam7: the seven passes (filter None) of a 16-bit RGB PNG."""
+    h, w, _ = rgb16.shape
+    raw = b""
+    for y0, x0, dy, dx in [(0, 0, 8, 8), (0, 4, 8, 8), (4, 0, 8, 4), (0, 2, 4, 4), (2, 0, 4, 2), (0, 1, 2, 2),
+                           (1, 0, 2, 1)]:
+        sub = rgb16[y0::dy, x0::dx]
+        if sub.size:
+            raw += b"".join(b"\x00" + row.astype(">u2").tobytes() for row in sub)
+
+    def chunk(tag: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
+
+    (tmp_path / "i.png").write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 16, 2, 0, 0, 1))
+                                     + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+    with Image.open(tmp_path / "i.png") as im:
+        assert im.info.get("interlace") == 1
+    _exact(read_image(tmp_path / "i.png"), rgb16)
