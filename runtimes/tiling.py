@@ -9,7 +9,12 @@ Blending rule (per axis, the 2-D weight is the outer product):
 
 Two neighbours' ramps are complementary, and the weights are normalized per pixel,
 so a network whose receptive-field radius is at most ``margin`` reproduces the
-whole-image output up to float rounding (measured: DnCNN, > 100 dB). Networks with
+whole-image output up to float rounding (measured: DnCNN, > 100 dB). The default
+margin ``overlap // 4`` is only a guess: ``pngan.runtimes.autotile`` measures a model's
+radius (impulse probe) and gives the margin and overlap it needs (``geometry_for``);
+runners and ``pngan denoise`` use that. A network that down-samples (MIRNet, SMNet: by
+4) also needs tile origins on multiples of that factor (``align``), or its
+low-resolution grid in a tile differs from the whole image's everywhere. Networks with
 global pooling (SMNet's ECA/SKFF attention) see tile statistics instead of image
 statistics and cannot be tiled exactly; larger tiles get closer. With ``exact=True``
 (static-shape engines) an image side shorter than the tile is edge-padded up to the
