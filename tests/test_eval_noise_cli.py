@@ -64,7 +64,7 @@ def test_output_json_and_figures(folders, tmp_path):
              "--json", str(out_json), "--figures", str(figs))
     assert r.exit_code == 0, r.output
     res = json.loads(out_json.read_text())
-    assert set(res) == {"akld", "per_image", "samples"} and res["samples"] == 2
+    assert set(res) == {"akld", "per_image", "samples", "reference_awgn", "stats"} and res["samples"] == 2
     assert set(res["per_image"]) == set(STEMS)
     for s in STEMS:  # the numbers are AKLD on the images as written (8-bit)
         c, rl = read_image(folders["clean"] / f"{s}_mean.png"), read_image(folders["real"] / f"{s}_real.png")
@@ -132,7 +132,7 @@ def test_needs_exactly_one_fake_source(folders):
 
 
 def test_generator_path(tmp_path, seeded):
-    from pngan.generate import generate
+    from pngan.generate import generate, sample_seed
     from pngan.models import build, load_model, save_weights
 
     clean_dir, real_dir = tmp_path / "clean", tmp_path / "real"
@@ -146,9 +146,9 @@ def test_generator_path(tmp_path, seeded):
     assert r.exit_code == 0, r.output
     res = json.loads(out_json.read_text())
     assert res["samples"] == 2 and set(res["per_image"]) == {"x"}
-    # samples use seeds S .. S+L-1, each clamped to [0, 1]
+    # sample k of image F uses the seed from (S, F, k), each clamped to [0, 1]
     model, c8, r8 = load_model(None, weights), read_image(clean_dir / "x_mean.png"), read_image(real_dir / "x_real.png")
-    fakes = [np.clip(generate(model, c8, s), 0.0, 1.0) for s in (3, 4)]
+    fakes = [np.clip(generate(model, c8, sample_seed(3, "x_mean.png", k)), 0.0, 1.0) for k in (0, 1)]
     assert res["akld"] == pytest.approx(akld_image(c8, r8, fakes))
 
 

@@ -140,15 +140,18 @@ def comparison_figure(clean: np.ndarray, real: np.ndarray, fake: np.ndarray, tit
 
 
 def histogram_figure(real_noise: np.ndarray, fake_noise: np.ndarray, title: str,
-                     width: int = 720, height: int = 420, bins: int = 61) -> np.ndarray:
-    """Overlaid histograms (fraction of values per bin) of real and fake noise on the 0-255 scale."""
+                     width: int = 720, height: int = 420) -> np.ndarray:
+    """Overlaid histograms (fraction of values per bin) of real and fake noise on the 0-255 scale.
+
+    One bin per whole 8-bit level (edges at k +/- 0.5), so 8-bit noise shows no comb gaps.
+    """
     import numpy as np
 
     from PIL import Image, ImageDraw
 
     r, f = real_noise.ravel() * 255.0, fake_noise.ravel() * 255.0
-    lim = float(max(np.percentile(np.abs(r), 99.5), np.percentile(np.abs(f), 99.5), 1.0))
-    edges = np.linspace(-lim, lim, bins + 1)
+    lim = float(np.ceil(max(np.percentile(np.abs(r), 99.5), np.percentile(np.abs(f), 99.5), 1.0))) + 0.5
+    edges = np.arange(-lim, lim + 1e-9, 1.0)
     hr = np.histogram(np.clip(r, -lim, lim), edges)[0] / max(r.size, 1)
     hf = np.histogram(np.clip(f, -lim, lim), edges)[0] / max(f.size, 1)
     top = float(max(hr.max(), hf.max(), 1e-12)) * 1.08
@@ -177,10 +180,11 @@ def histogram_figure(real_noise: np.ndarray, fake_noise: np.ndarray, title: str,
         d.line(pts, fill=rgb, width=2)
 
     d.line([(left, upper), (left, upper + ph), (left + pw, upper + ph)], fill="black", width=1)
-    for v in np.linspace(-lim, lim, 7):
+    step = max(1, int(np.ceil((lim - 0.5) / 4)))
+    for v in range(-int(lim - 0.5) // step * step, int(lim - 0.5) + 1, step):
         x = px(v)
         d.line([(x, upper + ph), (x, upper + ph + 5)], fill="black")
-        d.text((x, upper + ph + 8), f"{v:.1f}", fill="black", font=small, anchor="ma")
+        d.text((x, upper + ph + 8), f"{v:d}", fill="black", font=small, anchor="ma")
     for p in np.linspace(0, top / 1.08, 5):
         y = py(p)
         d.line([(left - 5, y), (left, y)], fill="black")
@@ -213,7 +217,11 @@ def run_eval_noise(clean_dir: Path, real_dir: Path, fake_dir: Path | None = None
     if samples < 1:
         raise EvalNoiseError(f"--samples must be >= 1, got {samples}")
     pairs = pair_folders(clean_dir, real_dir, fake_dir)
+    from pngan.cli.noise_figures import correlation_figure, nlf_figure
+    from pngan.generate import sample_seed
     from pngan.metrics import akld_image
+    from pngan.metrics.noise_stats import NoiseStats
+    from pngan.noise.baselines import GRIDS
 
     model = None
     if generator is not None:
@@ -223,12 +231,14 @@ def run_eval_noise(clean_dir: Path, real_dir: Path, fake_dir: Path | None = None
 
     per_image: dict[str, float] = {}
     counts: dict[str, int] = {}
+    stats_real, stats_fake = NoiseStats(), NoiseStats()
+    awgn = {label: [] for label, _ in GRIDS["gaussian"]}  # reference: AWGN at each level, same sample count
     width = max(len(s) for s, *_ in pairs)
     for stem, clean_p, real_p, fake_ps in pairs:
         clean, real = read_image(clean_p), read_image(real_p)
         _check_size(clean, real, clean_p, real_p)
         if model is not None:
-            from pngan.generate import generate, sample_seed
+            from pngan.generate import generate
 
             # as DANet's demo_AKLD.py: each sample clamped to [0, 1] right after generation
             fakes = [np.clip(generate(model, clean, sample_seed(seed, clean_p.name, k)), 0.0, 1.0) for k in range(samples)]
@@ -242,6 +252,12 @@ def run_eval_noise(clean_dir: Path, real_dir: Path, fake_dir: Path | None = None
                 fakes.append(fk)
         per_image[stem] = akld_image(clean, real, fakes)
         counts[stem] = len(fakes)
+        stats_real.add(clean, real)
+        for fk in fakes:
+            stats_fake.add(clean, fk)
+        for label, fn in GRIDS["gaussian"]:
+            ref = [fn(clean, np.random.default_rng(sample_seed(seed, clean_p.name, k))) for k in range(len(fakes))]
+            awgn[label].append(akld_image(clean, real, ref))
         click.echo(f"{stem:<{width}s}  AKLD {per_image[stem]:.4f}  ({len(fakes)} sample{'s' * (len(fakes) > 1)})")
         if figures is not None:
             write_image(figures / f"{stem}_compare.png",
@@ -252,13 +268,29 @@ def run_eval_noise(clean_dir: Path, real_dir: Path, fake_dir: Path | None = None
 
     mean = float(np.mean(list(per_image.values())))
     n_samples = set(counts.values())
+    best_label, best_scores = min(awgn.items(), key=lambda kv: np.mean(kv[1]))
+    real_s, fake_s = stats_real.summary(), stats_fake.summary()
     result = {"akld": mean, "per_image": per_image,
-              "samples": n_samples.pop() if len(n_samples) == 1 else counts}
+              "samples": n_samples.pop() if len(n_samples) == 1 else counts,
+              "reference_awgn": {"level": best_label, "akld": float(np.mean(best_scores)),
+                                 "note": "best AWGN level on these very images (an oracle), same samples per image"},
+              "stats": {"real": real_s, "fake": fake_s}}
     click.echo(f"{'mean':<{width}s}  AKLD {mean:.4f}  over {len(per_image)} image{'s' * (len(per_image) > 1)}")
+    click.echo(f"{'reference':<{width}s}  AKLD {np.mean(best_scores):.4f}  AWGN at its best level on these images "
+               f"({best_label})")
+    lag1 = [np.mean(s["autocorrelation"]["dy0_dx1"] + s["autocorrelation"]["dy1_dx0"]) for s in (real_s, fake_s)]
+    click.echo(f"noise std R,G,B (0-255): real {', '.join(f'{v:.2f}' for v in real_s['std'])}; "
+               f"fake {', '.join(f'{v:.2f}' for v in fake_s['std'])}; lag-1 autocorrelation: real {lag1[0]:.3f}, "
+               f"fake {lag1[1]:.3f}; R-G correlation: real {real_s['between_channels']['RG']:.3f}, "
+               f"fake {fake_s['between_channels']['RG']:.3f}")
     if json_path is not None:
         write_text(json_path, json.dumps(result, indent=2) + "\n")
         click.echo(f"wrote {json_path}")
     if figures is not None:
+        write_image(figures / "noise_level_function.png",
+                    nlf_figure(real_s["nlf"], fake_s["nlf"], "noise level function: real vs fake, all images"))
+        write_image(figures / "noise_correlation.png",
+                    correlation_figure(real_s, fake_s, "noise correlation: real vs fake, all images"))
         click.echo(f"wrote figures to {figures}")
     return result
 
@@ -277,9 +309,9 @@ def run_eval_noise(clean_dir: Path, real_dir: Path, fake_dir: Path | None = None
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Run seed with --generator; sample k of image F uses the seed derived from (S, F, k).")
 @click.option("--json", "json_path", type=click.Path(path_type=Path), default=None,
-              help="Write {akld, per_image, samples} to this JSON file.")
+              help="Write {akld, per_image, samples, reference_awgn, stats (NLF, correlations)} to this JSON file.")
 @click.option("--figures", type=click.Path(path_type=Path), default=None,
-              help="Folder for per-image comparison and noise-histogram PNGs.")
+              help="Folder for per-image comparison and histogram PNGs, the noise level function and correlations.")
 def eval_noise(clean_dir: Path, real_dir: Path, fake_dir: Path | None, generator: Path | None, samples: int,
                seed: int, json_path: Path | None, figures: Path | None) -> None:
     """AKLD (DANet's noise-realism metric, lower is better) of fake vs real noisy images."""
