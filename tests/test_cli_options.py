@@ -140,3 +140,20 @@ def test_warning_log_counts_files_not_reads(capsys):
     assert capsys.readouterr().err.splitlines() == [
         "warning: RGBA image: alpha channel dropped in 3 images (a.png, b.png)",
         "warning: c.png: grayscale image expanded to RGB"]
+
+
+def test_command_added_later_gets_the_conventions():
+    @click.command()
+    @click.option("--some_dir")
+    @click.option("--model", default="dncnn")
+    def extra(some_dir: str, model: str) -> None:
+        click.echo(f"{some_dir} {model}")
+
+    main.add_command(extra, "extra-test")
+    try:
+        assert "--some-dir" in CliRunner().invoke(main, ["extra-test", "--help"]).output
+        for spelling in ("--some_dir", "--some-dir"):
+            r = CliRunner().invoke(main, ["extra-test", spelling, "x", "--model", "MIRNet"])
+            assert r.exit_code == 0 and r.output == "x mirnet\n", r.output
+    finally:
+        main.commands.pop("extra-test")

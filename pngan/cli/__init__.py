@@ -11,13 +11,13 @@ from pngan.cli.denoise import denoise
 from pngan.cli.eval_noise import eval_noise
 from pngan.cli.models_cmd import models
 from pngan.cli.noise_cmd import noise
-from pngan.cli.options import conventions
+from pngan.cli.options import ConventionGroup, conventions
 from pngan.cli.parity import parity
 from pngan.cli.pgap_cmd import pgap
 from pngan.cli.train_cmd import generate, train
 
 
-@click.group()
+@click.group(cls=ConventionGroup)
 @click.version_option(__version__, prog_name="pngan")
 def main() -> None:
     """PNGAN edge toolkit: realistic noise synthesis, denoising, export and runtime parity.
@@ -29,4 +29,4 @@ def main() -> None:
 
 for _cmd in (demo, eval_noise, denoise, noise, pgap, train, generate, models, parity, app):
     main.add_command(_cmd)
-conventions(main)
+conventions(main)  # the group's own settings (its commands got theirs in add_command)

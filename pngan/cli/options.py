@@ -95,3 +95,10 @@ def conventions(cmd: click.Command) -> click.Command:
         for sub in cmd.commands.values():
             conventions(sub)
     return cmd
+
+
+class ConventionGroup(click.Group):
+    """A group whose commands get ``conventions`` when added (also commands added later, elsewhere)."""
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        super().add_command(conventions(cmd), name)
