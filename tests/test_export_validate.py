@@ -118,3 +118,17 @@ def test_python_export_all(weights, tmp_path):
     assert all((f / "manifest.json").is_file() for f in written)
     if "tensorrt" not in {f.name.split("-")[0] for f in written}:
         assert any("skipped tensorrt" in str(w.message) for w in seen)
+
+
+def test_openvino_fp16_runs_at_fp16_precision_not_bf16(weights, tmp_path):
+    """On CPUs with bf16 the plugin default ran FP16 IRs at bfloat16 (60 dB vs torch, below identity + 10 dB)."""
+    pytest.importorskip("openvino")
+    r = _run("--weights", str(weights), "--target", "openvino", "--precision", "fp16", *SHAPE,
+             "--out", str(tmp_path / "o"))
+    assert r.exit_code == 0 and re.search(r"openvino-fp16: .*: ok", r.output), r.output
+    from pngan.runtimes.opening import open_artifact
+
+    with open_artifact(tmp_path / "o" / "openvino-fp16") as runner:
+        assert runner.options["inference_precision"] in ("f16", "f32")
+    rec = json.loads((tmp_path / "o" / "openvino-fp16" / "manifest.json").read_text())["validation"]
+    assert rec["output_psnr_min_db"] == "inf" or rec["output_psnr_min_db"] > 70
