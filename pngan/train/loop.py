@@ -15,6 +15,7 @@ from pngan.errors import PnganError
 from pngan.train.checkpoint import load_checkpoint, save_checkpoint
 from pngan.train.config import TrainConfig
 from pngan.train.data import step_loader
+from pngan.train.preflight import preflight
 from pngan.train.session import start_session
 from pngan.train.stages import STAGES
 
@@ -58,6 +59,7 @@ def train(stage_name: str, cfg: TrainConfig, resume: bool = False, export_weight
     if stage_name not in STAGES:
         raise PnganError(f"unknown stage {stage_name!r}; choose one of: {', '.join(STAGES)}")
     out = Path(cfg.run.out_dir)
+    preflight(stage_name, cfg, pairs_given="pairs" in stage_kwargs)  # before anything is written
     session = start_session(cfg.run, out)
     try:
         torch.manual_seed(cfg.run.seed)
