@@ -21,6 +21,10 @@ import time
 from pathlib import Path
 
 BASE = Path(__file__).parent / "configs" / "smnet-s_polyu100.toml"
+# Every variant starts from the earlier recipe (whatever the config file now says), then changes a few keys.
+OLD = ["loss.adversarial=0.02", "loss.alignment=1.0", "loss.noise_std=1.0", "loss.noise_kl=0.0",
+       "loss.fidelity=0.0", "optim.lr_g=5e-4", "model.input_sigma=3.0",
+       "model.discriminator_config={ n_feat = 16, depth = 3 }"]
 KL = ["loss.noise_kl=1.0", "loss.noise_std=0.0"]
 VARIANTS: dict[str, tuple[str, list[str]]] = {
     "old": ("noise-level L1 + alignment + RaGAN 0.02 (the earlier recipe)", []),
@@ -44,7 +48,7 @@ def _cmd(name: str, args: argparse.Namespace) -> list[str]:
     extra = VARIANTS[name][1]
     cmd = [sys.executable, "-m", "pngan.cli", "train", "pngan", "--config", str(BASE),
            f"data.train_dir={args.train}", f"data.val_dir={args.val}", f"run.out_dir={args.out / name}",
-           f"optim.steps={args.steps}", f"run.device={args.device}", *extra, *args.set]
+           f"optim.steps={args.steps}", f"run.device={args.device}", *OLD, *extra, *args.set]
     if args.denoiser:
         cmd.append(f"model.denoiser_weights={args.denoiser}")
     return cmd
