@@ -1,26 +1,41 @@
 """Soak test: ``pngan denoise`` over many small images and ``pngan parity`` repeated, in one process.
 
-    python scripts/soak.py [--images 500] [--size 64] [--batch 50] [--parity-runs 20]
-                           [--max-rss-growth-mb 50] [--threads 2]
+    python scripts/soak.py [--images 500] [--size 64] [--batch 50] [--parity-runs 20] [--threads 2]
+                           [--max-traced-kb-per-unit 4] [--max-traced-kb-per-invocation 16]
+                           [--max-rss-kb-per-unit 64] [--max-rss-kb-per-invocation 2048]
 
 Images: random ``size`` x ``size`` crops of the shipped samples with their synthetic
-Poisson-Gaussian noise, in folders of ``batch`` images. Each folder is denoised by the
-``pngan denoise`` click command invoked in-process (shipped DnCNN weights); then a tiny
-seeded DnCNN is exported to ONNX and ``pngan parity`` is invoked ``parity-runs`` times on it.
-After every invocation (and a ``gc.collect()``) the resident set size and the open file
-descriptors (psutil's ``num_fds`` and ``/proc/self/fd``) are sampled. The first invocation of
-each phase is warm-up (lazy imports, caches, thread pools); growth is measured from the sample
-after it to the last. Exits 1 when the fd count grew or RSS grew by more than the threshold.
+Poisson-Gaussian noise, in folders of alternately ``batch // 2`` and ``batch * 3 // 2`` images. Each
+folder is denoised by the ``pngan denoise`` click command invoked in-process (shipped DnCNN weights);
+then a tiny seeded DnCNN is exported to ONNX and ``pngan parity`` is invoked ``parity-runs`` times on it.
+
+After every invocation (a ``gc.collect()`` and, on glibc, ``malloc_trim(0)`` first) four things are
+sampled: the resident set size, the open file descriptors (psutil and ``/proc/self/fd``), the bytes
+``tracemalloc`` traces (every Python object and every numpy buffer, not torch storage) and the number
+of live ``torch.Tensor`` objects. The first invocation of each phase is warm-up (lazy imports, caches,
+thread pools). Over the samples after it, a least-squares fit ``value ~ c + a * invocations + b * images``
+separates growth per invocation (``a``) from growth per image (``b``); the unequal folder sizes make
+the two identifiable. Verdict (exit 1 on any):
+
+* open fds or live tensors higher at the end than after warm-up;
+* traced memory growing more than 4 KB per image (an output kept per image is 12 KB for a 32 x 32 RGB
+  float32 result, 48 KB at 64 x 64; measured without a leak: ~0.5 KB at 32 x 32) or 16 KB per invocation
+  (measured: ~1-6 KB; small objects that torch module construction, PIL codec lookups and click's
+  stream cache leave behind);
+* RSS growing more than 64 KB per image or 2 MB per invocation (catches native leaks such as runtime
+  sessions never freed; RSS wanders by a few MB, so this check is coarse).
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes
 import gc
 import os
 import sys
 import tempfile
 import time
+import tracemalloc
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -30,6 +45,10 @@ import psutil
 from click.testing import CliRunner
 
 PARITY_FAST = ["--sizes", "32,48", "--latency-sizes", "32", "--repeats", "1", "--threads", "1"]
+MAX_TRACED_KB_PER_UNIT = 4.0  # per image (measured ~0.5; a kept 32x32 RGB float32 output: 12 KB)
+MAX_TRACED_KB_PER_INVOCATION = 16.0  # measured baseline ~4-6 KB (torch module construction, PIL codecs, click)
+MAX_RSS_KB_PER_UNIT = 64.0
+MAX_RSS_KB_PER_INVOCATION = 2048.0
 
 
 @dataclass
@@ -40,6 +59,8 @@ class Sample:
     rss_mb: float
     fds: int  # psutil num_fds()
     proc_fds: int  # entries of /proc/self/fd
+    traced_kb: float  # tracemalloc's current traced size (nan when tracemalloc is off)
+    tensors: int  # live torch.Tensor objects
     seconds: float
 
 
@@ -49,22 +70,51 @@ def open_fds() -> tuple[int, int]:
     return psutil.Process().num_fds(), proc
 
 
+def _trim_heap() -> None:
+    """Give freed heap pages back to the OS (glibc), so RSS reflects live memory."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+def live_tensors() -> int:
+    import torch
+
+    return sum(1 for o in gc.get_objects() if issubclass(type(o), torch.Tensor))  # type(): no __class__ lookups
+
+
 def sample(phase: str, step: int, done: int, t0: float) -> Sample:
     gc.collect()
+    _trim_heap()
     fds, proc = open_fds()
-    return Sample(phase, step, done, psutil.Process().memory_info().rss / 2**20, fds, proc, time.perf_counter() - t0)
+    traced = tracemalloc.get_traced_memory()[0] / 1024 if tracemalloc.is_tracing() else float("nan")
+    return Sample(phase, step, done, psutil.Process().memory_info().rss / 2**20, fds, proc, traced, live_tensors(),
+                  time.perf_counter() - t0)
+
+
+def folder_sizes(n: int, batch: int) -> list[int]:
+    """Folder sizes alternating ``batch // 2`` and ``batch + batch // 2`` (mean ``batch``), ``n`` in all.
+
+    Unequal folders let the verdict tell growth per image from growth per invocation.
+    """
+    sizes: list[int] = []
+    while sum(sizes) < n:
+        sizes.append(min(max(1, batch // 2 if len(sizes) % 2 == 0 else batch + batch // 2), n - sum(sizes)))
+    return sizes
 
 
 def make_images(folder: Path, n: int, size: int, batch: int, seed: int = 0) -> list[Path]:
-    """``n`` noisy ``size`` x ``size`` PNG crops of the shipped samples, in folders of ``batch``."""
+    """``n`` noisy ``size`` x ``size`` PNG crops of the shipped samples, in folders of :func:`folder_sizes`."""
     from pngan.images import write_image
     from pngan.samples import SAMPLES, noisy_sample, sample_image
 
     rng = np.random.default_rng(seed)
     sources = [sample_image(s) for s in SAMPLES]
+    starts = set(np.cumsum([0, *folder_sizes(n, batch)])[:-1].tolist())
     dirs = []
     for i in range(n):
-        if i % batch == 0:
+        if i in starts:
             dirs.append(folder / f"in{len(dirs):03d}")
             dirs[-1].mkdir(parents=True)
         src = sources[i % len(sources)]
@@ -122,7 +172,11 @@ def export_tiny_dncnn(folder: Path) -> Path:
 
 def soak_parity(root: Path, runs: int, on_sample: Callable[[Sample], None] = lambda s: None) -> list[Sample]:
     """``pngan parity`` on a tiny ONNX export ``runs`` times (fast sizes); a sample before and after each."""
+    tracing = tracemalloc.is_tracing()
+    tracemalloc.stop()  # the export is not soaked (and tracing slows it ~4x); traces compare within a phase
     arts = export_tiny_dncnn(root / "export")
+    if tracing:
+        tracemalloc.start()
     t0 = time.perf_counter()
     samples = [sample("parity", 0, 0, t0)]
     on_sample(samples[-1])
@@ -133,6 +187,22 @@ def soak_parity(root: Path, runs: int, on_sample: Callable[[Sample], None] = lam
     return samples
 
 
+def growth_rates(steps: list[int], units: list[int], y: list[float]) -> tuple[float, float]:
+    """Least-squares ``y ~ c + a * invocations + b * units``: returns ``(a, b)``.
+
+    When units and invocations are proportional (parity: one run per invocation) the whole slope
+    is reported per invocation and ``b`` is 0.
+    """
+    inv, u, v = (np.asarray(t, float) for t in (steps, units, y))
+    if len(v) < 2:
+        return 0.0, 0.0
+    x = np.column_stack([np.ones_like(inv), inv, u])
+    if np.linalg.matrix_rank(x) < 3:
+        return float(np.polyfit(inv, v, 1)[0]), 0.0
+    c, a, b = np.linalg.lstsq(x, v, rcond=None)[0]
+    return float(a), float(b)
+
+
 @dataclass
 class Verdict:
     phase: str
@@ -140,7 +210,14 @@ class Verdict:
     rss_last_mb: float
     fds_first: int
     fds_last: int
-    units: int  # images or runs between the two samples
+    tensors_first: int
+    tensors_last: int
+    units: int  # images or runs between the first and the last sample
+    invocations: int
+    rss_kb_per_invocation: float  # least-squares rates over the samples after warm-up
+    rss_kb_per_unit: float
+    traced_kb_per_invocation: float
+    traced_kb_per_unit: float
 
     @property
     def rss_growth_mb(self) -> float:
@@ -150,18 +227,65 @@ class Verdict:
     def fd_growth(self) -> int:
         return self.fds_last - self.fds_first
 
+    @property
+    def tensor_growth(self) -> int:
+        return self.tensors_last - self.tensors_first
+
+    def problems(self, limits: "Limits | None" = None) -> list[str]:
+        """What exceeds the allowances (empty: no leak seen)."""
+        lim = limits or Limits()
+        out = []
+        if self.fd_growth > 0:
+            out.append(f"open fds grew {self.fds_first} -> {self.fds_last}")
+        if self.tensor_growth > 0:
+            out.append(f"live tensors grew {self.tensors_first} -> {self.tensors_last}")
+        for what, per, rate, limit in (
+                ("traced memory", "unit", self.traced_kb_per_unit, lim.traced_kb_per_unit),
+                ("traced memory", "invocation", self.traced_kb_per_invocation, lim.traced_kb_per_invocation),
+                ("RSS", "unit", self.rss_kb_per_unit, lim.rss_kb_per_unit),
+                ("RSS", "invocation", self.rss_kb_per_invocation, lim.rss_kb_per_invocation)):
+            if rate > limit:
+                out.append(f"{what} grows {rate:.2f} KB per {per} (limit {limit:g})")
+        return out
+
+
+@dataclass
+class Limits:
+    """Allowed growth rates after warm-up (KB)."""
+
+    traced_kb_per_unit: float = MAX_TRACED_KB_PER_UNIT
+    traced_kb_per_invocation: float = MAX_TRACED_KB_PER_INVOCATION
+    rss_kb_per_unit: float = MAX_RSS_KB_PER_UNIT
+    rss_kb_per_invocation: float = MAX_RSS_KB_PER_INVOCATION
+
 
 def verdict(samples: list[Sample]) -> Verdict:
-    """Growth from the first sample after warm-up (step 1) to the last."""
-    first, last = samples[1], samples[-1]
-    return Verdict(first.phase, first.rss_mb, last.rss_mb, first.fds, last.fds, last.done - first.done)
+    """Growth from the first sample after warm-up (step 1) to the last, and least-squares rates."""
+    after = samples[1:]
+    first, last = after[0], after[-1]
+    steps, units = [s.step for s in after], [s.done for s in after]
+    traced = [s.traced_kb for s in after]
+    rss_a, rss_b = growth_rates(steps, units, [s.rss_mb * 1024 for s in after])
+    tr_a, tr_b = (0.0, 0.0) if np.isnan(traced).any() else growth_rates(steps, units, traced)
+    return Verdict(first.phase, first.rss_mb, last.rss_mb, first.fds, last.fds, first.tensors, last.tensors,
+                   last.done - first.done, last.step - first.step, rss_a, rss_b, tr_a, tr_b)
 
 
 def format_row(s: Sample) -> str:
-    return f"{s.phase:8s} {s.step:5d} {s.done:6d} {s.rss_mb:9.1f} {s.fds:5d} {s.proc_fds:9d} {s.seconds:8.1f}"
+    return (f"{s.phase:8s} {s.step:5d} {s.done:6d} {s.rss_mb:9.1f} {s.fds:5d} {s.proc_fds:9d} {s.traced_kb:10.1f} "
+            f"{s.tensors:8d} {s.seconds:8.1f}")
 
 
-HEADER = f"{'phase':8s} {'step':>5s} {'done':>6s} {'rss_mb':>9s} {'fds':>5s} {'proc_fds':>9s} {'time_s':>8s}"
+HEADER = (f"{'phase':8s} {'step':>5s} {'done':>6s} {'rss_mb':>9s} {'fds':>5s} {'proc_fds':>9s} {'traced_kb':>10s} "
+          f"{'tensors':>8s} {'time_s':>8s}")
+
+
+def describe(v: Verdict, unit: str) -> str:
+    per = f" + {{:+.2f}} KB per {unit[:-1]}" if unit != "runs" else ""
+    return (f"{v.phase}: {v.invocations} invocations, {v.units} {unit} after warm-up: RSS {v.rss_first_mb:.1f} -> "
+            f"{v.rss_last_mb:.1f} MB ({v.rss_kb_per_invocation:+.1f} KB per invocation{per.format(v.rss_kb_per_unit)}), "
+            f"traced memory {v.traced_kb_per_invocation:+.2f} KB per invocation{per.format(v.traced_kb_per_unit)}, "
+            f"live tensors {v.tensors_first} -> {v.tensors_last}, open fds {v.fds_first} -> {v.fds_last}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -171,14 +295,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch", type=int, default=50, help="Images per `pngan denoise` invocation (= sample).")
     ap.add_argument("--parity-runs", type=int, default=20)
     ap.add_argument("--method", default="dncnn")
-    ap.add_argument("--max-rss-growth-mb", type=float, default=50.0)
+    for name, default in (("traced-kb-per-unit", MAX_TRACED_KB_PER_UNIT),
+                          ("traced-kb-per-invocation", MAX_TRACED_KB_PER_INVOCATION),
+                          ("rss-kb-per-unit", MAX_RSS_KB_PER_UNIT), ("rss-kb-per-invocation", MAX_RSS_KB_PER_INVOCATION)):
+        ap.add_argument(f"--max-{name}", type=float, default=default, help=f"Allowed growth rate (default {default:g}).")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args(argv)
-    if args.images < 2 * args.batch or args.parity_runs < 2:
-        ap.error("need --images >= 2 * --batch and --parity-runs >= 2 (the first invocation is warm-up)")
+    if len(folder_sizes(args.images, args.batch)) < 5 or args.parity_runs < 3:
+        ap.error("need --images >= 5 * --batch and --parity-runs >= 3 (the first invocation is warm-up; "
+                 "separating growth per image from growth per invocation needs at least 4 more)")
     import torch
 
     torch.set_num_threads(args.threads)
+    tracemalloc.start()  # traced sizes are compared within a phase only (soak_parity restarts it)
     print(f"soak: {args.images} images {args.size}x{args.size} in batches of {args.batch} "
           f"(pngan denoise --method {args.method}), then {args.parity_runs} x pngan parity "
           f"(tiny DnCNN ONNX, {' '.join(PARITY_FAST)}); torch threads {args.threads}; pid {os.getpid()}")
@@ -189,15 +318,12 @@ def main(argv: list[str] | None = None) -> int:
         par = soak_parity(Path(tmp), args.parity_runs, show)
     ok = True
     print()
-    for v, unit, per in ((verdict(den), "images", 100), (verdict(par), "runs", 1)):
-        rate = v.rss_growth_mb / v.units * per if v.units else 0.0
-        bad_rss, bad_fd = v.rss_growth_mb > args.max_rss_growth_mb, v.fd_growth > 0
-        ok &= not (bad_rss or bad_fd)
-        print(f"{v.phase}: RSS {v.rss_first_mb:.1f} -> {v.rss_last_mb:.1f} MB over {v.units} {unit} after warm-up: "
-              f"{v.rss_growth_mb:+.1f} MB ({rate:+.2f} MB per {per} {unit if per > 1 else unit[:-1]}; limit "
-              f"{args.max_rss_growth_mb:g} MB){' FAIL' if bad_rss else ''}; open fds {v.fds_first} -> {v.fds_last}"
-              f"{' FAIL' if bad_fd else ''}")
-    print("verdict:", "PASS (RSS flat within the limit, no fd growth)" if ok else "FAIL")
+    for v, unit in ((verdict(den), "images"), (verdict(par), "runs")):
+        bad = v.problems(Limits(args.max_traced_kb_per_unit, args.max_traced_kb_per_invocation,
+                                args.max_rss_kb_per_unit, args.max_rss_kb_per_invocation))
+        ok &= not bad
+        print(describe(v, unit) + ("".join(f"\n  FAIL: {b}" for b in bad)))
+    print("verdict:", "PASS (no growth of fds, tensors or traced memory; RSS within the limit)" if ok else "FAIL")
     return 0 if ok else 1
 
 

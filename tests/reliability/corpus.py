@@ -155,3 +155,15 @@ def good_image(path: Path, h: int = 24, w: int = 32, seed: int = 5) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(_rgb(h, w, seed)).save(path)
     return path
+
+
+# Tiny paired images (noisy + clean of the same size) for the commands that read pairs: smaller than
+# the SSIM windows (7x7 scikit-image, 11x11 paper) and than an exported network's minimum input.
+TINY_PAIRS: list[tuple[str, int, int]] = [("one-pixel", 1, 1), ("three-by-five", 3, 5), ("seven-by-seven", 7, 7)]
+
+
+def tiny_pair(root: Path, name: str, h: int, w: int, noisy: str = "noisy", clean: str = "clean") -> str:
+    """Write ``root/<noisy>/<name>.png`` and ``root/<clean>/<name>.png`` (h x w); returns the stem."""
+    good_image(root / noisy / f"{name}.png", h, w, seed=21)
+    good_image(root / clean / f"{name}.png", h, w, seed=22)
+    return name

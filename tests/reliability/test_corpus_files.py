@@ -19,7 +19,7 @@ from PIL import Image
 
 from badfiles import MARKER, WEIGHTS_CASES
 from clirun import assert_ok, assert_refused, pngan, pngan_export
-from corpus import good_image
+from corpus import TINY_PAIRS, good_image, tiny_pair
 
 WEIGHTS = [pytest.param(make, id=name) for name, make in WEIGHTS_CASES.items()]
 
@@ -427,3 +427,66 @@ def test_results_that_would_overwrite_the_inputs_are_refused(command, tmp_path):
     o = FOLDER_COMMANDS[command](d, out)
     assert_refused(o, "results would overwrite 2 input image(s)", "choose another --result_dir")
     assert {p.name: p.read_bytes() for p in d.iterdir()} == before
+
+
+# --- tiny pairs ----------------------------------------------------------------------------------
+
+TINY_PAIR_CASES = [pytest.param(*t, id=t[0]) for t in TINY_PAIRS]
+SSIM_WINDOW = {"paper": 11, "skimage": 7}  # 11x11 Gaussian (paper), 7x7 uniform (scikit-image)
+
+
+@pytest.mark.parametrize("metrics", ["paper", "skimage"])
+@pytest.mark.parametrize("name,h,w", TINY_PAIR_CASES)
+def test_denoise_paired_with_a_tiny_pair(name, h, w, metrics, tmp_path):
+    """A pair smaller than the SSIM window is denoised and scored (PSNR; SSIM n/a with a warning), the rest too."""
+    import csv
+
+    root = _paired(tmp_path / "set")
+    tiny_pair(root, name, h, w)
+    out = tmp_path / "out"
+    o = pngan("denoise", "--method", "dncnn", "--input_dir", root, "--result_dir", out, "--metrics", metrics)
+    assert_ok(o)
+    assert not [ln for ln in o.err.splitlines() if ln.strip() and not ln.startswith("warning:")], o.err
+    written = {p.name.split("_")[0]: p for p in out.glob("*.png")}
+    assert sorted(written) == sorted(["00", "01", name.split("_")[0]])
+    with Image.open(written[name.split("_")[0]]) as im:
+        assert im.size == (w, h)
+    rows = {r["id"]: r for r in csv.DictReader((out / "metrics.csv").open())}
+    assert set(rows) == {"00", "01", name}
+    assert all(np.isfinite(float(rows[name][k])) for k in ("psnr", "noisy_psnr"))
+    if min(h, w) < SSIM_WINDOW[metrics]:
+        assert rows[name]["ssim"] == rows[name]["noisy_ssim"] == ""
+        assert any(ln.startswith("warning:") and name in ln and "SSIM" in ln for ln in o.err.splitlines()), o.err
+    else:
+        assert -1 <= float(rows[name]["ssim"]) <= 1
+    assert all(rows[i]["ssim"] != "" for i in ("00", "01"))  # the other pairs keep their SSIM
+
+
+@pytest.mark.parametrize("name,h,w", TINY_PAIR_CASES)
+def test_eval_noise_with_a_tiny_pair(name, h, w, tmp_path):
+    root = _paired(tmp_path / "set")
+    tiny_pair(root, name, h, w)
+    for i, stem in enumerate(("00", "01", name)):  # fakes: other noise than the real images
+        img = np.asarray(Image.open(root / "noisy" / f"{stem}.png"))
+        good_image(tmp_path / "fake" / f"{stem}.png", *img.shape[:2], seed=40 + i)
+    o = pngan("eval-noise", "--clean", root / "clean", "--real", root / "noisy", "--fake", tmp_path / "fake",
+              "--json", tmp_path / "akld.json")
+    assert_ok(o)
+    res = json.loads((tmp_path / "akld.json").read_text())
+    assert set(res["per_image"]) == {"00", "01", name}
+    assert np.isfinite(res["per_image"][name]) and res["per_image"][name] > 0
+    assert res["akld"] == pytest.approx(np.mean(list(res["per_image"].values())))
+
+
+@pytest.mark.parametrize("name,h,w", TINY_PAIR_CASES)
+def test_parity_data_with_a_tiny_pair(name, h, w, artifacts, tmp_path):
+    """A pair below the artifact's minimum input: scored without it (saying so) or an error naming the pair."""
+    root = _paired(tmp_path / "set")
+    tiny_pair(root, name, h, w)
+    o = pngan("parity", "--artifacts", artifacts[0], "--data", root, "--json", tmp_path / "r.json",
+              "--sizes", "32", "--latency-sizes", "32", "--repeats", 1)
+    assert o.escaped is None and "Traceback" not in o.err + o.out
+    if o.code == 0:
+        assert name in (tmp_path / "r.json").read_text() or name in o.out + o.err  # the skip is reported
+    else:
+        assert o.code == 1 and any(name in ln for ln in o.errors), f"the error does not name the pair: {o.errors}"
