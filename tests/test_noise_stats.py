@@ -71,3 +71,18 @@ def test_eval_noise_reports_stats_reference_and_figures(tmp_path):
     assert 0 <= res["reference_awgn"]["akld"] < 1
     assert (tmp_path / "fig" / "noise_level_function.png").stat().st_size > 1000
     assert (tmp_path / "fig" / "noise_correlation.png").stat().st_size > 1000
+
+
+def test_eval_noise_takes_a_paired_folder(tmp_path):
+    rng = np.random.default_rng(4)
+    c = _clean((40, 40, 3)).astype(np.float32)
+    write_image(tmp_path / "p" / "groundtruth" / "x_mean.png", c)
+    write_image(tmp_path / "p" / "input" / "x_real.png", np.clip(c + 0.02 * rng.standard_normal(c.shape), 0, 1))
+    write_image(tmp_path / "fake" / "x.png", np.clip(c + 0.02 * rng.standard_normal(c.shape), 0, 1))
+    both = CliRunner().invoke(main, ["eval-noise", "--pairs", str(tmp_path / "p"), "--fake", str(tmp_path / "fake")])
+    split = CliRunner().invoke(main, ["eval-noise", "--clean", str(tmp_path / "p" / "groundtruth"),
+                                      "--real", str(tmp_path / "p" / "input"), "--fake", str(tmp_path / "fake")])
+    assert both.exit_code == 0 and both.output == split.output
+    bad = CliRunner().invoke(main, ["eval-noise", "--pairs", str(tmp_path / "p"), "--clean", str(tmp_path),
+                                    "--fake", str(tmp_path / "fake")])
+    assert bad.exit_code == 1 and bad.output.strip() == "error: give --pairs DIR, or both --clean DIR and --real DIR"

@@ -296,9 +296,11 @@ def run_eval_noise(clean_dir: Path, real_dir: Path, fake_dir: Path | None = None
 
 
 @click.command("eval-noise")
-@click.option("--clean", "clean_dir", type=click.Path(path_type=Path), required=True,
+@click.option("--pairs", "pairs_dir", type=click.Path(path_type=Path), default=None,
+              help="A paired folder (input/ + groundtruth/, noisy/ + clean/, ...) instead of --clean and --real.")
+@click.option("--clean", "clean_dir", type=click.Path(path_type=Path), default=None,
               help="Folder of clean (ground-truth) images.")
-@click.option("--real", "real_dir", type=click.Path(path_type=Path), required=True,
+@click.option("--real", "real_dir", type=click.Path(path_type=Path), default=None,
               help="Folder of real noisy images, paired with --clean by name stem.")
 @click.option("--fake", "fake_dir", type=click.Path(path_type=Path), default=None,
               help="Folder of generated noisy images: <stem>.png or <stem>_<k>.png per image.")
@@ -312,7 +314,17 @@ def run_eval_noise(clean_dir: Path, real_dir: Path, fake_dir: Path | None = None
               help="Write {akld, per_image, samples, reference_awgn, stats (NLF, correlations)} to this JSON file.")
 @click.option("--figures", type=click.Path(path_type=Path), default=None,
               help="Folder for per-image comparison and histogram PNGs, the noise level function and correlations.")
-def eval_noise(clean_dir: Path, real_dir: Path, fake_dir: Path | None, generator: Path | None, samples: int,
-               seed: int, json_path: Path | None, figures: Path | None) -> None:
+def eval_noise(pairs_dir: Path | None, clean_dir: Path | None, real_dir: Path | None, fake_dir: Path | None,
+               generator: Path | None, samples: int, seed: int, json_path: Path | None, figures: Path | None) -> None:
     """AKLD (DANet's noise-realism metric, lower is better) of fake vs real noisy images."""
-    run_cli(lambda: run_eval_noise(clean_dir, real_dir, fake_dir, generator, samples, seed, json_path, figures))
+    def job() -> None:
+        nonlocal clean_dir, real_dir
+        if (pairs_dir is None) == (clean_dir is None or real_dir is None) or (pairs_dir and (clean_dir or real_dir)):
+            raise EvalNoiseError("give --pairs DIR, or both --clean DIR and --real DIR")
+        if pairs_dir is not None:
+            from pngan.data.pairs import find_layout
+
+            real_dir, clean_dir = find_layout(pairs_dir)
+        run_eval_noise(clean_dir, real_dir, fake_dir, generator, samples, seed, json_path, figures)
+
+    run_cli(job)
