@@ -273,6 +273,7 @@ def run_eval_noise(clean_dir: Path, real_dir: Path, fake_dir: Path | None = None
     result = {"akld": mean, "per_image": per_image,
               "samples": n_samples.pop() if len(n_samples) == 1 else counts,
               "reference_awgn": {"level": best_label, "akld": float(np.mean(best_scores)),
+                                 "per_image": dict(zip(per_image, best_scores)),
                                  "note": "best AWGN level on these very images (an oracle), same samples per image"},
               "stats": {"real": real_s, "fake": fake_s}}
     click.echo(f"{'mean':<{width}s}  AKLD {mean:.4f}  over {len(per_image)} image{'s' * (len(per_image) > 1)}")
