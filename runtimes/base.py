@@ -106,11 +106,16 @@ class BaseRunner:
         from pngan.runtimes.autotile import geometry_for, receptive_radius
 
         if self._geometry is None:
-            if self.static_shape is not None:
-                n, h, w = self.static_shape
-                radius = receptive_radius(self._run, (h, w), batch=n, grow=False)
-            else:
-                radius = receptive_radius(self._run)
+            try:
+                if self.static_shape is not None:
+                    n, h, w = self.static_shape
+                    radius = receptive_radius(self._run, (h, w), batch=n, grow=False)
+                else:
+                    radius = receptive_radius(self._run, (64, 64) if self.min_side == 1 else _probe_size(self))
+            except Exception as e:  # noqa: BLE001 - a probe the engine refuses: the old fixed margin (8)
+                warnings.warn(f"{self.backend}: receptive-radius probe failed ({str(e)[:80]}); tiling with "
+                              f"margin 8", PnganWarning, stacklevel=3)
+                radius = 6
             self._geometry = {"radius": radius, "align": _model_align(self.manifest)}
         n_h_w = self.static_shape
         size = tile or ((n_h_w[1], n_h_w[2]) if n_h_w else None)
@@ -152,6 +157,15 @@ class BaseRunner:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(backend={self.backend!r}, precision={self.precision!r}, device={self.device!r})"
+
+
+def _probe_size(runner: BaseRunner) -> tuple[int, int]:
+    """A probe input inside the runner's shape range: 64 x 64 raised to its minimum, capped at its maximum."""
+    mh, mw = (runner.min_side, runner.min_side) if isinstance(runner.min_side, int) else runner.min_side
+    h, w = max(64, mh), max(64, mw)
+    if runner.max_hw is not None:
+        h, w = min(h, runner.max_hw[0]), min(w, runner.max_hw[1])
+    return h, w
 
 
 def _model_align(manifest: dict[str, Any] | None) -> int:
