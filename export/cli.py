@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -83,7 +84,7 @@ def main(model_name: str, weights: Path | None, target: str, precision: str, cal
         w = weights if weights is not None else default_weights(model_name)
         net = load_model(model_name, w)
         warnings.filterwarnings("ignore", category=ValidationFailed)  # said below, with the exit status
-        err = click.get_text_stream("stderr")  # bound now: backends redirect sys.stderr while they work
+        err = sys.stderr  # bound now: backends redirect sys.stderr while they work
         log = lambda m: click.echo(m, file=err)  # noqa: E731
         kw = dict(precision=precision, weights=w, force=force, calib_dir=calib_dir, calib_samples=calib_samples,
                   calib_noise="none" if clean_calib else calib_noise, seed=seed, max_accuracy_drop=max_accuracy_drop,
