@@ -18,6 +18,7 @@ import torch.nn as nn
 
 from pngan.calibration import CalibrationSource
 from pngan.errors import BackendMissingError
+from pngan.export.validate_rules import Thresholds
 from pngan.runtimes.base import PlatformError
 
 VALIDATE_IMAGES = 4
@@ -56,15 +57,16 @@ def validation_images(generator: bool, calibration: CalibrationSource | None, si
 
 def validate_artifact(folder: Path, net: nn.Module, *, generator: bool,
                       images: list[tuple[np.ndarray, np.ndarray | None]], source: str,
-                      thresholds: Any = None) -> dict[str, Any]:
+                      thresholds: Thresholds | None = None) -> dict[str, Any]:
     """Validation record of the artifact in ``folder`` (its manifest already written)."""
-    from pngan.export.validate_rules import Scores, Thresholds, judge, margin
+    from pngan.export import validate_rules as rules
+    from pngan.export.validate_rules import Scores, judge, margin
     from pngan.images import from_tensor_batch
     from pngan.metrics import psnr, psnr_float
     from pngan.runtimes.opening import open_artifact
     from pngan.runtimes.torch_runner import TorchRunner
 
-    th = thresholds or Thresholds()
+    th = thresholds or rules.Thresholds()
     try:
         runner = open_artifact(folder)
     except (PlatformError, BackendMissingError) as e:

@@ -1,8 +1,9 @@
 """Parity of exported artifacts against the eager torch model they came from (``pngan parity``).
 
-For every artifact folder under a root: output PSNR and max abs error vs torch on
-random and real inputs at two sizes, denoised PSNR/SSIM on noisy/clean pairs and its
-change from torch (denoisers only), latency p50/p90, and pass/fail against thresholds.
+For every artifact folder under a root (or one bare ``.onnx``/``.xml`` file): output PSNR
+and max abs error vs torch on random and real inputs at two sizes, its margin over the
+identity baseline, denoised PSNR/SSIM on noisy/clean pairs and its change from torch
+(denoisers only), latency p50/p90, and pass/fail against ``pngan.export.validate_rules``.
 A broken artifact is reported (``error``) and the run goes on; an artifact whose
 backend cannot run here (not installed, Core ML off macOS, TensorRT without a GPU) is
 ``skipped``.
