@@ -147,3 +147,12 @@ def test_bare_model_file_without_pngan_metadata(tmp_path):
     with pytest.raises(PnganError, match="not a model file"):
         find_artifacts(tmp_path / "m.txt")
     assert find_artifacts(tmp_path / "m.onnx") == [tmp_path / "m.onnx"]
+
+
+def test_margin_flags_reach_the_rules(arts):
+    _, folders = arts
+    args = ["parity", "--artifacts", str(folders[("identity", "fp16")]), "--sizes", "48", "--latency-sizes", "32",
+            "--repeats", "1", "--threads", "1"]
+    assert CliRunner().invoke(main, args).exit_code == 1
+    r = CliRunner().invoke(main, [*args, "--fp16-db", "0", "--margin-db", "30", "-1000", "1"])
+    assert r.exit_code == 0, r.output  # only the identity margin failed it

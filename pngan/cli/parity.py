@@ -35,6 +35,13 @@ def _sizes(ctx, param, value: str) -> tuple[int, ...]:
               help="INT8 denoisers: maximum drop of denoised PSNR vs torch.")
 @click.option("--int8-output-db", type=float, default=30.0, show_default=True,
               help="INT8 generators (no clean target): minimum output PSNR vs torch.")
+@click.option("--margin-db", "margins", type=(float, float, float), default=(30.0, 10.0, 1.0), show_default=True,
+              metavar="FP32 FP16 INT8",
+              help="Required margin over the identity baseline PSNR(torch(x), x), so an artifact returning its "
+                   "input or with other weights fails (INT8: mean over real images, used when the pairs cannot "
+                   "judge).")
+@click.option("--int8-keep-gain", type=click.FloatRange(0, 1), default=0.5, show_default=True,
+              help="INT8 denoisers: least fraction of torch's denoising gain (over the noisy input) kept.")
 @click.option("--sizes", default="128,256", show_default=True, callback=_sizes, help="Output-parity input sizes.")
 @click.option("--latency-sizes", default="256,512", show_default=True, callback=_sizes, help="Latency input sizes.")
 @click.option("--repeats", type=click.IntRange(1), default=5, show_default=True, help="Timed runs per latency.")
@@ -43,7 +50,8 @@ def _sizes(ctx, param, value: str) -> tuple[int, ...]:
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--strict", is_flag=True, help="Also fail when an artifact is skipped (backend not runnable here).")
 def parity(root: Path, data: Path | None, json_path: Path | None, md_path: Path | None, plot_path: Path | None,
-           fp32_db: float, fp16_db: float, int8_delta_db: float, int8_output_db: float, sizes: tuple[int, ...],
+           fp32_db: float, fp16_db: float, int8_delta_db: float, int8_output_db: float,
+           margins: tuple[float, float, float], int8_keep_gain: float, sizes: tuple[int, ...],
            latency_sizes: tuple[int, ...], repeats: int, threads: int | None, limit: int | None, seed: int,
            strict: bool) -> None:
     """Compare every artifact under ARTIFACTS with torch; exit 1 when a threshold fails or an artifact is broken."""
@@ -55,7 +63,7 @@ def parity(root: Path, data: Path | None, json_path: Path | None, md_path: Path 
         from pngan.errors import PnganError
         from pngan.runtimes.parity import Thresholds, draw_chart, run_parity, to_markdown, to_table
 
-        th = Thresholds(fp32_db, fp16_db, int8_delta_db, int8_output_db)
+        th = Thresholds(fp32_db, fp16_db, int8_delta_db, int8_output_db, *margins, int8_keep_gain)
         report = run_parity(root, data=data, thresholds=th, sizes=sizes, latency_sizes=latency_sizes,
                             repeats=repeats, threads=threads, seed=seed, limit=limit,
                             progress=lambda m: click.echo(m, err=True))
