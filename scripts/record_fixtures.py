@@ -44,8 +44,8 @@ CHECKED = ("mirnet and ridnet, filled the same way, gave outputs identical (max 
            "of the official caiyuanhao1998/PNGAN networks/MIRNet_model.py (MIRNet(): 3 RRG x 2 MSRB, 64 features) and "
            "networks/RIDNet/ridnet.py (RIDNET(): 64 features, 4 EAM blocks) at commit bd96b0d, at 16x20 and 24x16, "
            "also after a strict load of the project's state dict into them; parameter counts 31,787,419 (MIRNet "
-           "paper: 31.8M) and 1,499,371 (RIDNet paper: 1.5M). dncnn is checked against a functional re-computation "
-           "in tests/test_fixtures_models.py.")
+           "paper: 31.8M) and 1,499,371 (RIDNet paper: 1.5M). dncnn and discriminator agree with functional "
+           "re-computations written from their descriptions in tests/test_fixtures_models.py.")
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "tests" / "data" / "fixtures" / "models.json"
 
 

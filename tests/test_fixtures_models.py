@@ -104,6 +104,35 @@ def test_dncnn_fixture_equals_a_functional_recomputation(filled):
     assert not rf.compare(ref, rf.summarise(x - h))
 
 
+def test_discriminator_fixture_equals_a_functional_recomputation(filled):
+    """The U-Net discriminator by hand (its docstring): replicate-pad to a multiple of 8, conv_in,
+    3 x (4x4 stride-2 conv), 3 x (bilinear x2, concat skip, 3x3 conv), refine, 1x1 conv; LeakyReLU(0.2)
+    after each but the last; spectral-norm weights = W / largest singular value of W."""
+    d = filled["discriminator"]
+    sd = {k: v.double() for k, v in d.state_dict().items()}
+
+    def w(name: str) -> torch.Tensor:
+        key = f"{name}.parametrizations.weight.original"
+        if key not in sd:
+            return sd[f"{name}.weight"]
+        return sd[key] / torch.linalg.matrix_norm(sd[key].flatten(1), 2)
+
+    lrelu = lambda t: F.leaky_relu(t, 0.2)  # noqa: E731
+    x = rf.fixed_input(*rf.SIZES["odd"]).double()
+    h = lrelu(F.conv2d(F.pad(x, (0, 5, 0, 3), mode="replicate"), w("conv_in"), sd["conv_in.bias"], padding=1))
+    skips = [h]
+    for i in range(3):
+        h = lrelu(F.conv2d(h, w(f"down.{i}"), stride=2, padding=1))
+        skips.append(h)
+    skips.pop()
+    for i in range(3):
+        h = F.interpolate(h, scale_factor=2.0, mode="bilinear", align_corners=False)
+        h = lrelu(F.conv2d(torch.cat([h, skips.pop()], 1), w(f"up.{i}"), padding=1))
+    h = lrelu(F.conv2d(h, w("refine"), padding=1))
+    y = F.conv2d(h, w("conv_out"), sd["conv_out.bias"])[..., :13, :19]
+    assert not rf.compare(REF["models"]["discriminator"]["outputs"]["odd"], rf.summarise(y))
+
+
 def _relu_to_leaky(model: nn.Module, first_only: bool = True) -> None:
     for parent in model.modules():
         for child_name, child in parent.named_children():
