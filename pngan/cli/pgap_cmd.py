@@ -30,6 +30,7 @@ def pgap(train_dir: Path, test_dir: Path, generator: Path | None, noise: str | N
     """
 
     def job() -> None:
+        nonlocal generator
         from pngan.errors import PnganError
         from pngan.train.config import load_config
 
@@ -38,6 +39,10 @@ def pgap(train_dir: Path, test_dir: Path, generator: Path | None, noise: str | N
         for d in (train_dir, test_dir):
             if not d.is_dir():
                 raise PnganError(f"{d}: no such folder")
+        if generator is not None:
+            from pngan.weights import resolve
+
+            generator = resolve(generator)  # a shipped file by name
         if generator is not None and not generator.is_file():
             raise PnganError(f"{generator}: no such weights file")
         cfg = load_config(None, [f"optim.steps={steps}", f"model.denoiser={denoiser}", "model.denoiser_weights=",

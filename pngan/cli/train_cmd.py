@@ -73,10 +73,15 @@ def generate(weights: Path | None, input_dir: Path, result_dir: Path, seed: int,
     """Generate realistic noisy images from clean ones with a trained generator (seeded)."""
 
     def job() -> None:
+        nonlocal weights
         from pngan.errors import PnganError, WriteError
 
         if samples < 1:
             raise PnganError("--samples must be >= 1")
+        if weights is not None:
+            from pngan.weights import resolve
+
+            weights = resolve(weights)  # a shipped file by name
         if weights is not None and not weights.is_file():
             raise PnganError(f"{weights}: no such weights file")
         if not input_dir.is_dir():  # before numpy, Pillow and torch are imported: an argument error is instant

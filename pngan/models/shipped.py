@@ -11,9 +11,10 @@ import torch.nn as nn
 from pngan.errors import CheckpointError
 from pngan.models.registry import build, spec
 from pngan.models.weights import load, load_weights, read_metadata
+from pngan.weights import resolve
 
 # model name -> its default file in pngan/weights/. Other shipped files are picked by name
-# (``--weights dncnn_poisson-gaussian``): see :func:`named_weights`.
+# (``--weights dncnn_poisson-gaussian``): see :func:`pngan.weights.resolve`.
 SHIPPED = {
     "dncnn": "dncnn_polyu.safetensors",          # stage 1 on real PolyU pairs (the better one on real photos)
     "smnet-s": "smnet-s_polyu.safetensors",
@@ -27,24 +28,6 @@ def shipped_weights(name: str) -> Path | None:
         return None
     p = Path(str(resources.files("pngan.weights").joinpath(fname)))
     return p if p.is_file() else None
-
-
-def named_weights(weights: str | os.PathLike) -> Path:
-    """``weights`` itself, or the shipped file it names (``dncnn_poisson-gaussian`` -> pngan/weights/...).
-
-    A bare name (no folder, no suffix) that is not a file here resolves to a shipped file of that stem.
-    """
-    p = Path(weights)
-    if p.exists() or p.suffix or p.parent != Path("."):
-        return p
-    shipped = Path(str(resources.files("pngan.weights").joinpath(f"{p.name}.safetensors")))
-    return shipped if shipped.is_file() else p
-
-
-def shipped_names() -> list[str]:
-    """Stems of every weights file shipped in pngan/weights/."""
-    root = Path(str(resources.files("pngan.weights")))
-    return sorted(f.stem for f in root.glob("*.safetensors"))
 
 
 def default_weights(name: str) -> Path:
@@ -67,7 +50,7 @@ def load_model(name: str | None, weights: str | os.PathLike | None = None) -> nn
         if name is None:
             raise CheckpointError("give a model name or a weights file")
         weights = default_weights(name)
-    p = named_weights(weights)
+    p = resolve(weights)
     if p.suffix == ".safetensors" and p.is_file():
         try:
             info = read_metadata(p)

@@ -27,10 +27,10 @@ def _pairs(root: str, key: str):
 def _check_kind(weights: str, want: str, key: str, name: str | None = None) -> None:
     """``weights`` (a project .safetensors file) must hold a model of kind ``want`` (and ``name``)."""
     from pngan.models.registry import spec
-    from pngan.models.shipped import named_weights
+    from pngan.weights import resolve
     from pngan.models.weights import read_metadata
 
-    p = named_weights(weights)
+    p = resolve(weights)
     if not p.is_file():
         raise PnganError(f"{key}={weights}: no such file")
     if p.suffix != ".safetensors":
