@@ -43,6 +43,7 @@ def make_pairs(root: Path, size: int) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--config", default=None, help="a training TOML (its losses, models, optimizer)")
     ap.add_argument("--generator", default="smnet-s")
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--patch", type=int, default=64)
@@ -60,13 +61,14 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         make_pairs(Path(tmp) / "pairs", max(256, args.patch))
-        cfg = load_config(None, [f"data.train_dir={Path(tmp) / 'pairs'}", f"run.out_dir={Path(tmp) / 'run'}",
+        cfg = load_config(args.config, [f"data.train_dir={Path(tmp) / 'pairs'}", f"run.out_dir={Path(tmp) / 'run'}",
                                  f"model.generator={args.generator}", f"data.batch={args.batch}",
                                  f"data.patch={args.patch}", f"run.device={args.device}", f"run.amp={args.amp}",
                                  f"run.compile={'true' if args.compile else 'false'}",
                                  f"data.on_device={'true' if args.on_device else 'false'}",
                                  f"optim.fused={'false' if args.no_fused else 'true'}",
-                                 f"run.channels_last={'false' if args.no_channels_last else 'true'}"])
+                                 f"run.channels_last={'false' if args.no_channels_last else 'true'}",
+                                 "model.denoiser_weights=shipped"])
         s = start_session(cfg.run, Path(tmp) / "run")
         stage = PnganStage(cfg, s)
         batches = iter(step_loader(stage.bank, 0, args.warmup + args.steps + 4))
