@@ -234,7 +234,18 @@ def check_artifact(folder: Path, pairs: PairSet, refs: References, th: Threshold
         if not generator:
             rows = []
             say(f"  {name}: denoising {len(pairs.items)} pairs")
+            mh, mw = (runner.min_side, runner.min_side) if isinstance(runner.min_side, int) else runner.min_side
+            too_small = [(i, n.shape) for i, n, _ in pairs.items if n.shape[0] < mh or n.shape[1] < mw]
+            for ident, (h, w, _) in too_small:
+                warnings.warn(f"{name}: pair {ident} ({w}x{h}) is smaller than the artifact's minimum input "
+                              f"{mw}x{mh}; not scored", PnganWarning, stacklevel=2)
+            if len(too_small) == len(pairs.items):
+                raise PnganError(f"every pair is smaller than the artifact's minimum input {mw}x{mh} "
+                                 f"(first: {too_small[0][0]})")
+            skipped = {i for i, _ in too_small}
             for ident, noisy, clean in pairs.items:
+                if ident in skipped:
+                    continue
                 x = to_tensor_batch(noisy)
                 y_ref, y = ref_run(x), runner(x)
                 real_margins.append(margin(psnr_float(y_ref, y), psnr_float(y_ref, x)))
@@ -245,7 +256,8 @@ def check_artifact(folder: Path, pairs: PairSet, refs: References, th: Threshold
             entry["denoised"] = {"pairs": len(rows), "psnr_torch": float(m[0]), "ssim_torch": float(m[1]),
                                  "psnr": float(m[2]), "ssim": float(m[3]), "delta_psnr": delta,
                                  "delta_ssim": float(m[3] - m[1]), "psnr_noisy": float(m[4]),
-                                 "gain_torch": float(m[0] - m[4]), "gain": float(m[2] - m[4])}
+                                 "gain_torch": float(m[0] - m[4]), "gain": float(m[2] - m[4]),
+                                 "skipped_pairs": sorted(skipped)}
         else:
             entry["denoised"] = None
 
