@@ -78,11 +78,14 @@ class CalibrationSource:
             return [(p.noisy, p.clean) for p in find_pairs(self.folder)]
         return [(f, None) for f in list_images(self.folder)]
 
-    def _read(self, f: Path) -> np.ndarray:
+    @staticmethod
+    def _decode(f: Path) -> np.ndarray:
         try:
-            img = read_image(f)
+            return read_image(f)
         except ImageError as e:
             raise ImageError(f"calibration folder: {e}") from None
+
+    def _check(self, f: Path, img: np.ndarray) -> None:
         (h, w), (ch, cw) = img.shape[:2], self.crop
         if self.folder is not None and (h < ch or w < cw):
             raise ImageError(f"calibration folder: {f.name} is {w}x{h}, smaller than the {cw}x{ch} calibration "
@@ -90,20 +93,20 @@ class CalibrationSource:
                              f"or a smaller shape")
         if float(img.std()) < FLAT_STD:
             raise ImageError(f"calibration folder: {f.name} is one flat colour; calibrate on photos with content")
-        return img
 
     @cached_property
     def _images(self) -> list[tuple[np.ndarray, np.ndarray | None]]:
+        """Every image decoded first (an unreadable file is named before any other problem), then checked."""
         files = self.files
         if len(files) < self.min_images:
             raise ImageError(f"calibration folder {self.folder} holds {len(files)} image(s); INT8 calibration "
                              f"needs at least {self.min_images} different photos (or fewer --calib-samples)")
+        decoded = [(f, self._decode(f), c, None if c is None else self._decode(c)) for f, c in files]
         out = []
-        for f, c in files:
-            img = self._read(f)
-            clean = None
-            if c is not None:
-                clean = self._read(c)
+        for f, img, c, clean in decoded:
+            self._check(f, img)
+            if clean is not None:
+                self._check(c, clean)
                 if clean.shape != img.shape:
                     raise ImageError(f"calibration folder: {f.name} and its clean {c.name} differ in size")
             out.append((img, clean))
