@@ -101,23 +101,34 @@ def train_pairs(tmp_path_factory) -> Path:
 
 # ------------------------------------------------------------------ the pngan stage
 
-def _stage(train_pairs: Path, out: Path, *extra: str):
+@pytest.fixture
+def make_stage(train_pairs: Path, tmp_path: Path):
+    """``make_stage(*overrides)``: a PnganStage on the tiny config; its session is closed afterwards."""
     from pngan.train.session import start_session
     from pngan.train.stages import PnganStage
 
-    cfg = load_config(None, [f"data.train_dir={train_pairs}", f"run.out_dir={out}", *TINY, *extra])
-    torch.manual_seed(0)
-    return PnganStage(cfg, start_session(cfg.run, out))
+    sessions = []
+
+    def make(*extra: str) -> PnganStage:
+        out = tmp_path / f"run{len(sessions)}"
+        cfg = load_config(None, [f"data.train_dir={train_pairs}", f"run.out_dir={out}", *TINY, *extra])
+        sessions.append(start_session(cfg.run, out))
+        torch.manual_seed(0)
+        return PnganStage(cfg, sessions[-1])
+
+    yield make
+    for s in sessions:
+        s.close()
 
 
 def _state(m: torch.nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().clone() for k, v in m.state_dict().items()}
 
 
-def test_alignment_denoiser_stays_frozen_while_generator_and_discriminator_learn(train_pairs, tmp_path):
+def test_alignment_denoiser_stays_frozen_while_generator_and_discriminator_learn(make_stage):
     from pngan.train.session import unwrap
 
-    stage = _stage(train_pairs, tmp_path / "run", "optim.lr_g=0.01", "optim.lr_d=0.01")
+    stage = make_stage("optim.lr_g=0.01", "optim.lr_d=0.01")
     dn, g, d = unwrap(stage.dn), unwrap(stage.g), unwrap(stage.d)
     dn0, g0, d0 = _state(dn), _state(g), _state(d)
     assert not dn.training and all(not p.requires_grad for p in dn.parameters())
@@ -132,11 +143,11 @@ def test_alignment_denoiser_stays_frozen_while_generator_and_discriminator_learn
     assert any(not torch.equal(d0[k], v) for k, v in d.state_dict().items())
 
 
-def test_alignment_loss_reaches_the_generator_through_the_frozen_denoiser(train_pairs, tmp_path):
+def test_alignment_loss_reaches_the_generator_through_the_frozen_denoiser(make_stage):
     """With only the alignment term, the generator still gets gradients (through Dn), Dn none."""
     from pngan.train.session import unwrap
 
-    stage = _stage(train_pairs, tmp_path / "run", "loss.adversarial=0", "loss.noise_std=0", "loss.fidelity=0")
+    stage = make_stage("loss.adversarial=0", "loss.noise_std=0", "loss.fidelity=0")
     g0 = _state(unwrap(stage.g))
     stage.train_step(stage.bank[0], 0)
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in unwrap(stage.g).parameters())
@@ -145,8 +156,8 @@ def test_alignment_loss_reaches_the_generator_through_the_frozen_denoiser(train_
 
 
 @pytest.mark.parametrize("sigma", [5.0, 20.0])
-def test_generator_input_is_clean_plus_awgn_at_input_sigma(sigma, train_pairs, tmp_path):
-    stage = _stage(train_pairs, tmp_path / "run", f"model.input_sigma={sigma}")
+def test_generator_input_is_clean_plus_awgn_at_input_sigma(sigma, make_stage):
+    stage = make_stage(f"model.input_sigma={sigma}")
     seen: list[torch.Tensor] = []
     stage.g.register_forward_pre_hook(lambda m, args: seen.append(args[0].detach().clone()))
     batch = stage.bank[0]
@@ -226,10 +237,15 @@ def test_finetune_trains_on_the_generated_pairs(tiny_generator, tmp_path):
     clean_dir = tmp_path / "clean"
     for i in range(2):
         write_image(clean_dir / f"c{i}.png", _photo(i, 32, 32))
+    from pngan.images import to_uint8
+
     cfg = load_config(None, [f"data.clean_dir={clean_dir}", f"model.generator_weights={tiny_generator}",
                              f"run.out_dir={tmp_path / 'ft'}", "run.finetune_samples=1", *TINY])
-    stage = FinetuneStage(cfg, start_session(cfg.run, tmp_path / "ft"))
-    from pngan.images import to_uint8
+    session = start_session(cfg.run, tmp_path / "ft")
+    try:
+        stage = FinetuneStage(cfg, session)
+    finally:
+        session.close()
 
     gen = [torch.from_numpy(to_uint8(read_image(tmp_path / "ft" / "generated" / "input" / f"c{i}_0.png")))
            .permute(2, 0, 1) for i in range(2)]
