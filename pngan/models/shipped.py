@@ -8,7 +8,7 @@ from pathlib import Path
 
 import torch.nn as nn
 
-from pngan.errors import CheckpointError
+from pngan.errors import CheckpointError, ModelError
 from pngan.models.registry import build, spec
 from pngan.models.weights import load, load_weights, read_metadata
 from pngan.weights import resolve
@@ -23,6 +23,10 @@ SHIPPED = {
 
 def shipped_weights(name: str) -> Path | None:
     """Path of the shipped weights for ``name`` or ``None`` if none ship (or the file is absent)."""
+    try:
+        name = spec(name).name  # any case
+    except ModelError:
+        return None
     fname = SHIPPED.get(name)
     if fname is None:
         return None
@@ -32,7 +36,7 @@ def shipped_weights(name: str) -> Path | None:
 
 def default_weights(name: str) -> Path:
     """Shipped weights for ``name``; ``CheckpointError`` telling the user to pass ``--weights``."""
-    spec(name)  # unknown name -> ModelError
+    name = spec(name).name  # unknown name -> ModelError; any case
     p = shipped_weights(name)
     if p is None:
         shipped = ", ".join(k for k in SHIPPED if shipped_weights(k)) or "none"
@@ -46,6 +50,8 @@ def load_model(name: str | None, weights: str | os.PathLike | None = None) -> nn
     A ``.safetensors`` file with metadata rebuilds its own config (its name must
     match ``name`` when both are given); ``.pth`` files need ``name``.
     """
+    if name is not None:
+        name = spec(name).name  # any case, as the CLI
     if weights is None:
         if name is None:
             raise CheckpointError("give a model name or a weights file")
