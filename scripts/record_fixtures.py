@@ -15,7 +15,8 @@ PReLU, takes the alphabetically first one), scaled by its fan-in:
 Other buffers (MIRNet's fixed blur ``filt``) keep their constructed values. The input is
 ``RandomState(INPUT_SEED).rand(1, 3, H, W)`` (float32), at a size that is a multiple of every
 stride and at an odd size (which exercises the pad-and-crop wrappers). Each output is summarised
-by its shape, sum, sum of absolute values, sum of squares and ``SAMPLES`` values at fixed indices.
+by its shape, sum, sum of absolute values, sum of squares and ``SAMPLES`` values at fixed indices,
+once as the network computes it and once clamped to [0, 1] (what the exported/deployed form computes).
 
 ``--check`` compares the current code with the committed file instead of writing it (exit 1 on a
 difference). Tests: tests/test_fixtures_models.py.
@@ -140,7 +141,9 @@ def record() -> dict[str, Any]:
                                  "parameters": sum(p.numel() for p in model.parameters()),
                                  "state_dict_keys": len(model.state_dict()), "outputs": {}}
         for label, size in SIZES.items():
-            entry["outputs"][label] = {"input_hw": list(size), **summarise(run_model(name, size))}
+            y = run_model(name, size)
+            # "clamped": what the deployed form computes (InferenceModel: output clamped to [0, 1])
+            entry["outputs"][label] = {"input_hw": list(size), **summarise(y), "clamped": summarise(y.clamp(0, 1))}
         out["models"][name] = entry
     return out
 
@@ -160,8 +163,10 @@ def main(argv: list[str] | None = None) -> int:
     rec = record()
     if args.check:
         ref = json.loads(args.out.read_text())
-        bad = [f"{m}/{k}: {d}" for m, e in ref["models"].items() for k, o in e["outputs"].items()
-               for d in compare(o, rec["models"][m]["outputs"][k])]
+        bad = [f"{m}/{k}{c}: {d}" for m, e in ref["models"].items() for k, o in e["outputs"].items()
+               for c, a, b in (("", o, rec["models"][m]["outputs"][k]),
+                               (" clamped", o["clamped"], rec["models"][m]["outputs"][k]["clamped"]))
+               for d in compare(a, b)]
         print("\n".join(bad) or f"all {len(ref['models'])} architectures match {args.out}")
         return 1 if bad else 0
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -283,7 +283,8 @@ HEADER = (f"{'phase':8s} {'step':>5s} {'done':>6s} {'rss_mb':>9s} {'fds':>5s} {'
 def describe(v: Verdict, unit: str) -> str:
     per = f" + {{:+.2f}} KB per {unit[:-1]}" if unit != "runs" else ""
     return (f"{v.phase}: {v.invocations} invocations, {v.units} {unit} after warm-up: RSS {v.rss_first_mb:.1f} -> "
-            f"{v.rss_last_mb:.1f} MB ({v.rss_kb_per_invocation:+.1f} KB per invocation{per.format(v.rss_kb_per_unit)}), "
+            f"{v.rss_last_mb:.1f} MB ({v.rss_kb_per_invocation:+.1f} KB per invocation"
+            f"{per.format(v.rss_kb_per_unit)}), "
             f"traced memory {v.traced_kb_per_invocation:+.2f} KB per invocation{per.format(v.traced_kb_per_unit)}, "
             f"live tensors {v.tensors_first} -> {v.tensors_last}, open fds {v.fds_first} -> {v.fds_last}")
 
@@ -297,8 +298,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--method", default="dncnn")
     for name, default in (("traced-kb-per-unit", MAX_TRACED_KB_PER_UNIT),
                           ("traced-kb-per-invocation", MAX_TRACED_KB_PER_INVOCATION),
-                          ("rss-kb-per-unit", MAX_RSS_KB_PER_UNIT), ("rss-kb-per-invocation", MAX_RSS_KB_PER_INVOCATION)):
-        ap.add_argument(f"--max-{name}", type=float, default=default, help=f"Allowed growth rate (default {default:g}).")
+                          ("rss-kb-per-unit", MAX_RSS_KB_PER_UNIT),
+                          ("rss-kb-per-invocation", MAX_RSS_KB_PER_INVOCATION)):
+        ap.add_argument(f"--max-{name}", type=float, default=default,
+                        help=f"Allowed growth rate (default {default:g}).")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args(argv)
     if len(folder_sizes(args.images, args.batch)) < 5 or args.parity_runs < 3:

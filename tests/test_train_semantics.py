@@ -89,7 +89,8 @@ def _pairs(root: Path, n: int, h: int, w: int, sigma: float, seed: int, offset: 
     rng = np.random.default_rng(seed)
     for i in range(n):
         clean = _photo(i + offset, h, w)
-        write_image(root / "input" / f"p{i + offset}_real.png", np.clip(clean + rng.normal(0, sigma, clean.shape), 0, 1))
+        noisy = np.clip(clean + rng.normal(0, sigma, clean.shape), 0, 1)
+        write_image(root / "input" / f"p{i + offset}_real.png", noisy)
         write_image(root / "groundtruth" / f"p{i + offset}_mean.png", clean)
     return root
 
