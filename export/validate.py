@@ -22,7 +22,8 @@ from pngan.export.validate_rules import Thresholds
 from pngan.runtimes.base import PlatformError
 
 VALIDATE_IMAGES = 4
-FIXES = {"openvino": "--max-accuracy-drop 0.3 (accuracy control) or --precision fp16",
+FIXES = {"openvino": "--max-accuracy-drop 0.3 (accuracy control; a paired --calib-dir gives it clean targets) "
+                     "or --precision fp16",
          "onnx": "--calib-samples 128 with --calib-dir of photos like yours, or --precision fp16",
          "tensorrt": "--calib-dir of photos like yours, or --precision fp16"}
 
