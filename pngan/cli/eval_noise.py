@@ -89,16 +89,7 @@ def _check_size(ref: np.ndarray, img: np.ndarray, ref_path: Path, path: Path | s
 
 # ---------------------------------------------------------------- figures (PIL only)
 
-_REAL_RGB, _FAKE_RGB = (31, 119, 180), (255, 127, 14)
-
-
-def _font(size: int):
-    from PIL import ImageFont
-
-    try:
-        return ImageFont.load_default(size=size)
-    except TypeError:  # Pillow < 10.1: fixed bitmap font
-        return ImageFont.load_default()
+from pngan.cli.noise_figures import _FAKE as _FAKE_RGB, _REAL as _REAL_RGB, _font  # noqa: E402 (one style)
 
 
 def _noise_level_maps(clean: np.ndarray, real: np.ndarray, fake: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
 
 _REAL, _FAKE = (31, 119, 180), (255, 127, 14)
 _CHANNEL_SHADE = (1.0, 0.75, 0.5)  # R, G, B drawn darker to lighter
@@ -22,7 +25,8 @@ def _shade(rgb: tuple[int, int, int], f: float) -> tuple[int, int, int]:
 
 
 def nlf_figure(real: dict, fake: dict, title: str, width: int = 720, height: int = 420) -> np.ndarray:
-    """Noise std against clean intensity per channel: real solid, fake dashed-looking (dots)."""
+    """Noise std against clean intensity per channel: real solid, fake dashed."""
+    import numpy as np
     from PIL import Image, ImageDraw
 
     xs = real["intensity"]
@@ -71,6 +75,7 @@ def nlf_figure(real: dict, fake: dict, title: str, width: int = 720, height: int
 
 def correlation_figure(real: dict, fake: dict, title: str, width: int = 720, height: int = 380) -> np.ndarray:
     """Bars: normalized autocorrelation per lag (mean over channels) and channel-pair correlation."""
+    import numpy as np
     from PIL import Image, ImageDraw
 
     labels = [k.replace("dy", "lag ").replace("_dx", ",") for k in real["autocorrelation"]] \
