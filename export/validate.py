@@ -128,7 +128,8 @@ def summary_line(name: str, size_bytes: int | None, seconds: float, rec: dict[st
         kept = (f", {rec['gain_db'] / rec['gain_torch_db']:.0%} of torch's gain"
                 if rec.get("gain_torch_db") and rec["gain_torch_db"] > 0 else "")
         parts.append(f"denoised {rec['delta_psnr_db']:+.3f} dB{kept}")
-    return f"{head}, {', '.join(parts)} on {rec['images']}: {rec['status'].upper() if rec['status'] == 'fail' else 'ok'}"
+    verdict = "FAIL" if rec["status"] == "fail" else "ok"
+    return f"{head}, {', '.join(parts)} on {rec['images']}: {verdict}"
 
 
 def _db(v: float | str, signed: bool = False) -> str:

@@ -318,7 +318,8 @@ def run_parity(root: str | os.PathLike, *, data: str | os.PathLike | None = None
     counts = {s: sum(e["status"] == s for e in entries) for s in ("pass", "fail", "error", "skipped")}
     return {"root": str(root), "data": pairs.source, "thresholds": asdict(th), "sizes": list(sizes),
             "latency_sizes": list(latency_sizes), "repeats": repeats, "threads": threads, "seed": seed,
-            "artifacts": entries, "torch": _torch_rows(entries, torch_lat), "summary": counts, "ok": counts["fail"] == 0 and counts["error"] == 0,
+            "artifacts": entries, "torch": _torch_rows(entries, torch_lat), "summary": counts,
+            "ok": counts["fail"] == 0 and counts["error"] == 0,
             "seconds": time.perf_counter() - t0}
 
 
@@ -413,7 +414,8 @@ def to_markdown(report: dict[str, Any]) -> str:
                   f"INT8 denoised PSNR drop ≤ {t['int8_delta_db']:g} dB (generators: output PSNR ≥ "
                   f"{t['int8_output_db']:g} dB); FP32/FP16 also ≥ the identity baseline PSNR(torch(x), x) + "
                   f"{t['fp32_margin_db']:g} / {t['fp16_margin_db']:g} dB, INT8 denoisers keep ≥ "
-                  f"{t['int8_keep_gain']:.0%} of torch's denoising gain (else mean margin ≥ {t['int8_margin_db']:g} dB), "
+                  f"{t['int8_keep_gain']:.0%} of torch's denoising gain "
+                  f"(else mean margin ≥ {t['int8_margin_db']:g} dB), "
                   f"so an artifact returning its input or with other weights fails.",
               f"Pairs: {report['data']}.",
               f"Output parity on random and real inputs at {', '.join(f'{v}²' for v in report['sizes'])}; "
