@@ -286,8 +286,8 @@ def test_pgap_trains_on_train_folder_and_scores_on_test_folder(train_pairs, tmp_
 
     # the generated set comes from the training folder's clean images only
     assert calls == [(40, 40, 3)] * 6
-    made = sorted(p.name for p in (tmp_path / "pg" / "generated").glob("*.png"))
-    assert made == sorted(f"p{i}_{k}.png" for i in range(3) for k in range(2))
+    made = sorted(p.name for p in (tmp_path / "pg" / "generated_pairs").iterdir())
+    assert made == sorted(f"p{i}_{k}.png" for i in range(3) for k in range(2))  # no run files mixed in
 
     def score(weights: Path, root: Path) -> float:
         run = TorchRunner(load(weights))

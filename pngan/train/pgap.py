@@ -46,7 +46,7 @@ def pgap(cfg: TrainConfig, train_dir: Path, test_dir: Path, synth: Synth, sample
     """Train ``cfg.model.denoiser`` from scratch twice with the same budget; returns both PSNRs and the gap."""
     out = Path(cfg.run.out_dir)
     real_pairs, tests = find_pairs(train_dir), find_pairs(test_dir)
-    fake_pairs = synthetic_pairs(real_pairs, synth, out / "generated", samples, cfg.run.seed)
+    fake_pairs = synthetic_pairs(real_pairs, synth, out / "generated_pairs", samples, cfg.run.seed)
     result = {}
     for name, pairs in (("real", real_pairs), ("generated", fake_pairs)):
         cfg.run.out_dir = str(out / name)
