@@ -1,5 +1,19 @@
-"""Exporters (installed as ``pngan.export``): one entry point, a table of formats, one function per format."""
+"""Exporters (installed as ``pngan.export``): one entry point, a table of formats, one function per format.
 
-from pngan.export.exporter import TARGETS, export  # noqa: F401
+``export`` and ``TARGETS`` are loaded on first use (PEP 562), so ``pngan-export --help`` and argument errors
+do not import torch.
+"""
+
+from __future__ import annotations
+
+from typing import Any
 
 __all__ = ["TARGETS", "export"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        from pngan.export import exporter
+
+        return getattr(exporter, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
