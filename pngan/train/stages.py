@@ -23,6 +23,7 @@ from pngan.train.data import CropBank, step_generator
 from pngan.train.losses import alignment_loss, noise_kl_loss, noise_level_loss, ragan_d_loss, ragan_g_loss
 from pngan.train.session import Session, unwrap
 
+
 def _schedule(opt: torch.optim.Optimizer, cfg: TrainConfig) -> torch.optim.lr_scheduler.LambdaLR:
     steps, floor = max(1, cfg.optim.steps), cfg.optim.min_lr_ratio
     if cfg.optim.schedule == "constant":
@@ -231,9 +232,10 @@ class PnganStage(Stage):
             adv = ragan_g_loss(logits[:n], logits[n:])
             align = alignment_loss(self.dn, fake, real).float()
         fake32 = fake.float()
-        level = noise_level_loss(fake32, real, clean)
+        zero = fake32.new_zeros(())  # a term whose weight is 0 is not computed
+        level = noise_level_loss(fake32, real, clean) if w.noise_std else zero
         fid = F.l1_loss(fake32, real)
-        kl = noise_kl_loss(fake32.clamp(0, 1), real, clean) if w.noise_kl else fake32.new_zeros(())
+        kl = noise_kl_loss(fake32.clamp(0, 1), real, clean) if w.noise_kl else zero
         loss_g = (w.adversarial * adv + w.alignment * align + w.noise_std * level + w.fidelity * fid
                   + w.noise_kl * kl)
         self._step_opt(loss_g, self.opt_g, self.g.parameters())
@@ -242,8 +244,8 @@ class PnganStage(Stage):
         self.sched_g.step()
         self.sched_d.step()
         return {"loss/d": loss_d.item(), "loss/g": loss_g.item(), "loss/adv": adv.item(),
-                "loss/align": align.item(), "loss/noise_level": level.item(), "loss/fidelity": fid.item(), "loss/noise_kl": kl.item(),
-                "lr/g": self.sched_g.get_last_lr()[0]}
+                "loss/align": align.item(), "loss/noise_level": level.item(), "loss/fidelity": fid.item(),
+                "loss/noise_kl": kl.item(), "lr/g": self.sched_g.get_last_lr()[0]}
 
     @torch.no_grad()
     def sample(self, clean: np.ndarray, seed: int) -> np.ndarray:
