@@ -31,7 +31,8 @@ def wheel(tmp_path_factory) -> Path:
 def test_wheel_layout(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     for required in ("pngan/export/__init__.py", "pngan/runtimes/__init__.py", "pngan/calibration/__init__.py",
-                     "pngan/assets/coffee.png", "pngan/weights/dncnn_poisson-gaussian.safetensors"):
+                     "pngan/assets/coffee.png", "pngan/weights/dncnn_polyu.safetensors",
+                     "pngan/weights/dncnn_poisson-gaussian.safetensors", "pngan/weights/smnet-s_polyu.safetensors"):
         assert required in names, required
     tops = {n.split("/")[0] for n in names}
     assert tops == {"pngan", f"{wheel.name.split('-')[0]}-{wheel.name.split('-')[1]}.dist-info"}
@@ -43,8 +44,9 @@ def test_wheel_imports_outside_the_checkout(wheel, tmp_path):
                    check=True, capture_output=True)
     code = ("import pngan.export, pngan.runtimes, pngan.calibration, pngan.models as m;"
             "assert 'site' in pngan.export.__file__, pngan.export.__file__;"
-            "print(m.default_weights('dncnn').name)")
+            "print(m.default_weights('dncnn').name);"
+            "from pngan.weights import resolve; print(resolve('dncnn_poisson-gaussian').is_file())")
     r = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
                        env={"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"})
     assert r.returncode == 0, r.stderr
-    assert "dncnn_poisson-gaussian.safetensors" in r.stdout
+    assert r.stdout.split() == ["dncnn_polyu.safetensors", "True"]  # the default, and the other one by name
