@@ -311,7 +311,8 @@ def eval_noise(pairs_dir: Path | None, clean_dir: Path | None, real_dir: Path | 
     """AKLD (DANet's noise-realism metric, lower is better) of fake vs real noisy images."""
     def job() -> None:
         nonlocal clean_dir, real_dir
-        if (pairs_dir is None) == (clean_dir is None or real_dir is None) or (pairs_dir and (clean_dir or real_dir)):
+        given = (clean_dir is not None, real_dir is not None)
+        if given != ((False, False) if pairs_dir is not None else (True, True)):
             raise EvalNoiseError("give --pairs DIR, or both --clean DIR and --real DIR")
         if pairs_dir is not None:
             from pngan.data.pairs import find_layout

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from importlib import resources
 from pathlib import Path
 
 import torch.nn as nn
@@ -11,7 +10,7 @@ import torch.nn as nn
 from pngan.errors import CheckpointError, ModelError
 from pngan.models.registry import build, spec
 from pngan.models.weights import load, load_weights, read_metadata
-from pngan.weights import resolve
+from pngan.weights import folder, resolve
 
 # model name -> its default file in pngan/weights/. Other shipped files are picked by name
 # (``--weights dncnn_poisson-gaussian``): see :func:`pngan.weights.resolve`.
@@ -30,7 +29,7 @@ def shipped_weights(name: str) -> Path | None:
     fname = SHIPPED.get(name)
     if fname is None:
         return None
-    p = Path(str(resources.files("pngan.weights").joinpath(fname)))
+    p = folder() / fname
     return p if p.is_file() else None
 
 
