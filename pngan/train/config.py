@@ -43,7 +43,7 @@ class ModelConfig:
     denoiser: str = "dncnn"       # the frozen alignment denoiser (stage pngan) / the trained one
     denoiser_config: dict = field(default_factory=dict)
     denoiser_weights: str = "shipped"  # "shipped" | a weights file | "" (stage denoiser: from scratch)
-    generator_weights: str = ""   # finetune stage: the trained generator
+    generator_weights: str = ""   # finetune stage: the trained generator; pngan stage: start from it
     input_sigma: float = 5.0      # AWGN fed to the generator, 0-255 scale
 
 
@@ -54,6 +54,8 @@ class LossConfig:
     fidelity: float = 0.0         # L1(fake, real)
     noise_std: float = 1.0        # L1 between local noise std maps of fake and real (7x7 window)
     noise_kl: float = 0.0         # per-pixel KL between local noise variance maps (AKLD as a loss)
+    noise_spectrum: float = 0.0   # mean |log ratio| of the residuals' 2-D power spectra (texture, correlation)
+    noise_quantile: float = 0.0   # 1-D Wasserstein distance of the residual values (histogram shape)
 
 
 @dataclass

@@ -72,3 +72,44 @@ def noise_kl_loss(fake: torch.Tensor, real: torch.Tensor, clean: torch.Tensor) -
     """
     r = (local_noise_var(fake, clean) + KL_FLOOR) / (local_noise_var(real, clean) + KL_FLOOR)
     return 0.5 * (r - 1 - torch.log(r)).mean()
+
+
+def _channel_mixes(e: torch.Tensor) -> torch.Tensor:
+    """R, G, B and the pairwise sums R+G, R+B, G+B: the power of a sum carries the cross-spectrum's real part."""
+    r, g, b = e[:, 0:1], e[:, 1:2], e[:, 2:3]
+    return torch.cat([r, g, b, r + g, r + b, g + b], dim=1)
+
+
+def noise_power_spectrum(noisy: torch.Tensor, clean: torch.Tensor, pool: int = 2) -> torch.Tensor:
+    """Batch-mean 2-D power spectrum (orthonormal FFT) of the residual, per channel mix, ``pool``-averaged
+    over neighbouring frequencies to lower the variance of the estimate: ``(6, H/pool, W/pool)``."""
+    e = (noisy - clean).float()
+    e = _channel_mixes(e - e.mean(dim=(2, 3), keepdim=True))
+    p = torch.fft.fft2(e, norm="ortho").abs().square().mean(dim=0)
+    return F.avg_pool2d(p[None], pool)[0] if pool > 1 else p
+
+
+SPECTRUM_FLOOR = (0.05 / 255) ** 2  # far below one 8-bit step of noise power per frequency
+
+
+def noise_spectrum_loss(fake: torch.Tensor, real: torch.Tensor, clean: torch.Tensor) -> torch.Tensor:
+    """Mean |ln P_fake - ln P_real| of the residuals' 2-D power spectra on the same clean crops.
+
+    Matching the 2-D spectrum (colour mixes included) matches the noise's autocorrelation at every lag
+    and between channels (Wiener-Khinchin), its anisotropy and the 8x8-periodic peaks of JPEG; removing
+    image detail shows up as excess high-frequency power, so it also penalizes softening.
+    """
+    pf = noise_power_spectrum(fake, clean)
+    with torch.no_grad():
+        pr = noise_power_spectrum(real, clean)
+    return (torch.log(pf + SPECTRUM_FLOOR) - torch.log(pr + SPECTRUM_FLOOR)).abs().mean()
+
+
+def noise_quantile_loss(fake: torch.Tensor, real: torch.Tensor, clean: torch.Tensor) -> torch.Tensor:
+    """1-D Wasserstein distance between the residuals' value distributions, per crop and channel
+    (L1 between sorted residuals, in 8-bit steps): the marginal histogram's shape, tails included."""
+    n, c = fake.shape[:2]
+    qf = torch.sort((fake - clean).float().reshape(n, c, -1), dim=-1).values
+    with torch.no_grad():
+        qr = torch.sort((real - clean).float().reshape(n, c, -1), dim=-1).values
+    return (qf - qr).abs().mean() * 255.0

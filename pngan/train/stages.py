@@ -20,7 +20,8 @@ from pngan.metrics import akld, psnr
 from pngan.models import build, load_model
 from pngan.train.config import TrainConfig
 from pngan.train.data import CropBank, step_generator
-from pngan.train.losses import alignment_loss, noise_kl_loss, noise_level_loss, ragan_d_loss, ragan_g_loss
+from pngan.train.losses import (alignment_loss, noise_kl_loss, noise_level_loss, noise_quantile_loss,
+                                noise_spectrum_loss, ragan_d_loss, ragan_g_loss)
 from pngan.train.session import Session, unwrap
 
 
@@ -192,6 +193,11 @@ class PnganStage(Stage):
         super().__init__(cfg, session)
         m, o = cfg.model, cfg.optim
         g = build(m.generator, **m.generator_config)
+        if m.generator_weights:  # start from a trained generator (same architecture and config)
+            from pngan.models import load_weights
+            from pngan.weights import resolve
+
+            load_weights(g, resolve(m.generator_weights))
         d = build(m.discriminator, **m.discriminator_config)
         dn = load_model(m.denoiser, None if m.denoiser_weights in ("", "shipped") else m.denoiser_weights)
         for p in dn.parameters():
@@ -208,8 +214,8 @@ class PnganStage(Stage):
         self.val = _val_pairs(cfg)
         self.sigma = m.input_sigma / 255.0
 
-    def generator_input(self, clean: torch.Tensor, step: int) -> torch.Tensor:
-        g = step_generator(self.cfg.run.seed, self.s.rank, step, stream=1, device=clean.device)
+    def generator_input(self, clean: torch.Tensor, step: int, stream: int = 1) -> torch.Tensor:
+        g = step_generator(self.cfg.run.seed, self.s.rank, step, stream=stream, device=clean.device)
         return clean + self.sigma * torch.randn(clean.shape, generator=g, device=clean.device, dtype=clean.dtype)
 
     def train_step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, float]:
@@ -236,8 +242,13 @@ class PnganStage(Stage):
         level = noise_level_loss(fake32, real, clean) if w.noise_std else zero
         fid = F.l1_loss(fake32, real)
         kl = noise_kl_loss(fake32.clamp(0, 1), real, clean) if w.noise_kl else zero
+        spec = quant = zero
+        if w.noise_spectrum or w.noise_quantile:
+            stoch = clean + self.stochastic_part(fake32, clean, step)
+            spec = noise_spectrum_loss(stoch, real, clean) if w.noise_spectrum else zero
+            quant = noise_quantile_loss(stoch, real, clean) if w.noise_quantile else zero
         loss_g = (w.adversarial * adv + w.alignment * align + w.noise_std * level + w.fidelity * fid
-                  + w.noise_kl * kl)
+                  + w.noise_kl * kl + w.noise_spectrum * spec + w.noise_quantile * quant)
         self._step_opt(loss_g, self.opt_g, self.g.parameters())
         d_plain.requires_grad_(True)
         self.scaler.update()
@@ -245,7 +256,16 @@ class PnganStage(Stage):
         self.sched_d.step()
         return {"loss/d": loss_d.item(), "loss/g": loss_g.item(), "loss/adv": adv.item(),
                 "loss/align": align.item(), "loss/noise_level": level.item(), "loss/fidelity": fid.item(),
-                "loss/noise_kl": kl.item(), "lr/g": self.sched_g.get_last_lr()[0]}
+                "loss/noise_kl": kl.item(), "loss/noise_spectrum": spec.item(),
+                "loss/noise_quantile": quant.item(), "lr/g": self.sched_g.get_last_lr()[0]}
+
+    def stochastic_part(self, fake: torch.Tensor, clean: torch.Tensor, step: int) -> torch.Tensor:
+        """``(fake - fake2) / sqrt(2)`` for a second sample ``fake2`` of the same crops: what changes with the
+        seed. The texture losses see only this part, so a deterministic change of the content (softening,
+        a colour shift) cannot stand in for noise; the KL term on ``fake`` then leaves little room for one."""
+        with self.s.autocast():
+            fake2 = self.g(self.generator_input(clean, step, stream=2))
+        return (fake - fake2.float()) / math.sqrt(2.0)
 
     @torch.no_grad()
     def sample(self, clean: np.ndarray, seed: int) -> np.ndarray:

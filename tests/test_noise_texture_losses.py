@@ -1,0 +1,78 @@
+"""The texture losses of stage pngan (power spectrum, value distribution) against closed-form values."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+from pngan.train.losses import SPECTRUM_FLOOR, noise_power_spectrum, noise_quantile_loss, noise_spectrum_loss
+
+
+def _white(sigma: float, shape=(4, 3, 32, 32), seed=0) -> torch.Tensor:
+    return sigma * torch.randn(shape, generator=torch.Generator().manual_seed(seed))
+
+
+def _box2(e: torch.Tensor) -> torch.Tensor:
+    """Average of each pixel and its right neighbour (circular): lag-1 correlation 0.5, low-pass spectrum."""
+    return 0.5 * (e + torch.roll(e, 1, dims=3))
+
+
+def test_spectrum_of_white_noise_is_flat_at_its_variance():
+    clean = torch.full((64, 3, 32, 32), 0.5)
+    s = 4 / 255
+    p = noise_power_spectrum(clean + _white(s, (64, 3, 32, 32)), clean)
+    assert p.shape == (6, 16, 16)
+    rgb = p[:3].flatten(1)[:, 1:]  # the DC bin is removed with the mean
+    assert abs(rgb.mean().item() / s**2 - 1) < 0.05  # orthonormal FFT: E|F|^2 = sigma^2
+    assert abs(p[3:].flatten(1)[:, 1:].mean().item() / (2 * s**2) - 1) < 0.05  # independent channels add
+
+
+def test_spectrum_loss_zero_for_equal_noise_and_sees_correlation():
+    clean = torch.full((8, 3, 32, 32), 0.5)
+    e = _white(3 / 255, (8, 3, 32, 32))
+    assert noise_spectrum_loss(clean + e, clean + e, clean).item() == 0
+    # correlated (box-filtered) real noise vs white fake of the same variance: the spectra differ
+    corr = _box2(e) * math.sqrt(2)
+    assert abs(corr.std().item() / e.std().item() - 1) < 0.1
+    assert noise_spectrum_loss(clean + e, clean + corr, clean).item() > 0.5
+    # a 2x scale of the noise is a constant ln 4 ratio wherever the power is far above the floor
+    loud = _white(20 / 255, (8, 3, 32, 32))
+    val = noise_spectrum_loss(clean + 2 * loud, clean + loud, clean).item()
+    assert abs(val - math.log(4)) < 0.02, val
+    assert SPECTRUM_FLOOR < (1 / 255) ** 2
+
+
+def test_spectrum_loss_gradient_moves_fake_towards_real_texture():
+    clean = torch.full((8, 3, 32, 32), 0.5)
+    real = clean + _box2(_white(6 / 255, seed=1, shape=(8, 3, 32, 32))) * math.sqrt(2)
+    w = torch.zeros(1, 1, 1, 2, requires_grad=True)  # a learned horizontal 2-tap filter on white noise
+    z = _white(6 / 255, seed=2, shape=(8, 3, 32, 32))
+    opt = torch.optim.Adam([w], lr=0.05)
+    with torch.no_grad():
+        w[:] = torch.tensor([1.0, 0.0])  # start white
+    first = None
+    for _ in range(150):
+        fz = F.conv2d(F.pad(z.reshape(-1, 1, 32, 32), (1, 0, 0, 0), mode="circular"), w).reshape(z.shape)
+        loss = noise_spectrum_loss(clean + fz, real, clean)
+        first = loss.item() if first is None else first
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    a, b = w.detach().flatten().abs().tolist()
+    assert loss.item() < 0.6 * first and min(a, b) / max(a, b) > 0.6  # learned to mix neighbours
+
+
+def test_quantile_loss_closed_form():
+    clean = torch.full((2, 3, 16, 16), 0.5)
+    e = _white(3 / 255, (2, 3, 16, 16))
+    assert noise_quantile_loss(clean + e, clean + e, clean).item() == 0
+    shifted = noise_quantile_loss(clean + e + 1 / 255, clean + e, clean).item()
+    assert abs(shifted - 1.0) < 1e-4  # a one-step shift of every value: W1 = 1 step
+    # permuting pixels changes nothing (a distribution, not an image, is compared)
+    perm = e.flatten(2)[:, :, torch.randperm(256)].reshape(e.shape)
+    assert noise_quantile_loss(clean + perm, clean + e, clean).item() < 1e-5
+    # a 2x wider fake: W1 = E|e| in steps = sigma * sqrt(2/pi) for Gaussian values
+    wide = noise_quantile_loss(clean + 2 * e, clean + e, clean).item()
+    assert abs(wide - e.abs().mean().item() * 255) < 1e-3
