@@ -10,9 +10,10 @@ import click
 from pngan.calibration.source import DEFAULT_SAMPLES
 from pngan.cli.errors import run_cli
 from pngan.cli.options import conventions
+from pngan.export.formats import names
 from pngan.export.shapes import DEFAULT_MAX, DEFAULT_MIN, DEFAULT_OPT
 
-TARGET_CHOICES = ["onnx", "openvino", "coreml", "tensorrt", "all"]
+TARGET_CHOICES = [*names(), "all"]
 HW = click.Tuple([click.IntRange(min=1), click.IntRange(min=1)])
 
 
@@ -46,9 +47,14 @@ HW = click.Tuple([click.IntRange(min=1), click.IntRange(min=1)])
 @click.option("--opt-shape", type=HW, default=DEFAULT_OPT, show_default=True, metavar="H W",
               help="Dynamic: H W to tune for (TensorRT profile, Core ML default) and the calibration crop size.")
 @click.option("--max-shape", type=HW, default=DEFAULT_MAX, show_default=True, metavar="H W",
-              help="Dynamic: largest H W (TensorRT profile, Core ML range).")
+              help="Dynamic: largest H W (TensorRT profile, Core ML range, ExecuTorch upper bound: XNNPACK reserves "
+                   "memory for it; larger inputs are tiled by the runner).")
 @click.option("--max-batch", type=click.IntRange(min=1), default=1, show_default=True,
               help="TensorRT profile: largest batch.")
+@click.option("--litert-sizes", default=None, metavar="HxW[,HxW...]",
+              help="LiteRT: the fixed input sizes (one signature each, weights shared), e.g. 256x256,512x512; "
+                   "other sizes are padded or tiled by the runner. Default: --input-shape, else the opt shape "
+                   "and twice it.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Calibration crop/noise seed.")
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Output folder; one sub-folder per artifact.")
 @click.option("--force", is_flag=True, help="Replace an existing artifact folder.")
@@ -56,7 +62,7 @@ def main(model_name: str, weights: Path | None, target: str, precision: str, cal
          calib_noise: str, calib_samples: int, clean_calib: bool, max_accuracy_drop: float | None,
          no_validate: bool, input_shape: tuple[int, int] | None,
          dynamic: bool, min_shape: tuple[int, int], opt_shape: tuple[int, int], max_shape: tuple[int, int],
-         max_batch: int, seed: int, out: Path, force: bool) -> None:
+         max_batch: int, litert_sizes: str | None, seed: int, out: Path, force: bool) -> None:
     """Trace MODEL and write OUT/<target>-<precision>/ with the artifact and a manifest.json."""
 
     def job() -> None:
@@ -80,7 +86,13 @@ def main(model_name: str, weights: Path | None, target: str, precision: str, cal
         from pngan.calibration.policy import parse_noise
 
         parse_noise(calib_noise)  # a typo fails before the model is loaded
-        shapes = ShapeSpec(fixed=input_shape, min_hw=min_shape, opt_hw=opt_shape, max_hw=max_shape, max_batch=max_batch)
+        from pngan.export.shapes import parse_sizes
+
+        sizes = parse_sizes(litert_sizes) if litert_sizes is not None else None
+        if sizes and target not in ("litert", "all"):
+            raise PnganError("--litert-sizes applies to --target litert (or all)")
+        shapes = ShapeSpec(fixed=input_shape, min_hw=min_shape, opt_hw=opt_shape, max_hw=max_shape, max_batch=max_batch,
+                           sizes=sizes)
         w = weights if weights is not None else default_weights(model_name)
         net = load_model(model_name, w)
         warnings.filterwarnings("ignore", category=ValidationFailed)  # said below, with the exit status

@@ -18,43 +18,47 @@ from pngan.calibration.policy import choose_calibration
 from pngan.calibration.source import DEFAULT_SAMPLES
 from pngan.atomic import atomic_dir, make_dir, write_error
 from pngan.errors import BackendMissingError, PnganError, PnganWarning
-from pngan.export.coreml_export import export_coreml, require_coreml
+from pngan.export import formats
+from pngan.export.formats import PRECISIONS, Format
 from pngan.export.job import ExportJob
 from pngan.export.manifest import tool_versions, write_manifest
-from pngan.export.onnx_export import export_onnx, require_onnx
-from pngan.export.openvino_export import export_openvino, require_openvino
 from pngan.export.shapes import ShapeSpec
-from pngan.export.tensorrt_export import export_tensorrt, require_tensorrt
 from pngan.export.validate import artifact_size, fix_hint, validate_artifact, validation_images
 from pngan.generate import input_sigma
 from pngan.models import spec
 from pngan.models.weights import sha256
 
-ONNX_PACKAGES = ("onnx", "onnxruntime", "onnxscript", "onnxslim")
-
 
 @dataclass(frozen=True)
 class Target:
-    """One export format: its function, precisions, availability check, the packages its versions come from."""
+    """One export format as the exporter uses it: its row of ``pngan.export.formats``, functions imported on use."""
 
-    name: str
-    fn: Callable[[nn.Module, Path, ExportJob], dict[str, Any]]
-    precisions: tuple[str, ...]
-    check: Callable[[], None]
-    packages: tuple[str, ...]
-    calibrates: bool = True  # INT8 needs activation calibration data (Core ML's is weight-only)
+    fmt: Format
+
+    @property
+    def name(self) -> str:
+        return self.fmt.name
+
+    @property
+    def precisions(self) -> tuple[str, ...]:
+        return self.fmt.precisions
+
+    @property
+    def packages(self) -> tuple[str, ...]:
+        return self.fmt.packages
+
+    @property
+    def calibrates(self) -> bool:
+        return self.fmt.calibrates
+
+    def fn(self, net: nn.Module, folder: Path, job: ExportJob) -> dict[str, Any]:
+        return formats.load(self.fmt.exporter)(net, folder, job)
+
+    def check(self) -> None:
+        formats.load(self.fmt.require)()
 
 
-TARGETS: dict[str, Target] = {
-    "onnx": Target("onnx", export_onnx, ("fp32", "fp16", "int8"), require_onnx, ONNX_PACKAGES),
-    "openvino": Target("openvino", export_openvino, ("fp32", "fp16", "int8"), require_openvino,
-                       ("openvino", "nncf", *ONNX_PACKAGES)),
-    "coreml": Target("coreml", export_coreml, ("fp32", "fp16", "int8"), require_coreml, ("coremltools",),
-                     calibrates=False),
-    "tensorrt": Target("tensorrt", export_tensorrt, ("fp32", "fp16", "int8"), require_tensorrt,
-                       ("tensorrt", *ONNX_PACKAGES)),
-}
-PRECISIONS = ("fp32", "fp16", "int8")
+TARGETS: dict[str, Target] = {name: Target(f) for name, f in formats.FORMATS.items()}
 
 
 class CalibrationNote(PnganWarning):
@@ -76,9 +80,7 @@ def artifact_dirname(target: str, precision: str) -> str:
 
 
 def _check_target(target: str, precision: str) -> Target:
-    if target not in TARGETS:
-        raise PnganError(f"unknown target {target!r}; choose one of: {', '.join(TARGETS)}, all")
-    t = TARGETS[target]
+    t = TARGETS[formats.get(target).name]
     if precision not in t.precisions:
         raise PnganError(f"target {target!r} supports precision {', '.join(t.precisions)}, not {precision!r}")
     return t
@@ -154,7 +156,7 @@ def export(net: nn.Module, target: str, out: str | os.PathLike, *, precision: st
     info = {"model": name, "config": getattr(net, "pngan_config", {}), "input_range": [0.0, 1.0],
             "layout": "NCHW RGB float32", "dynamic_dims": shapes.dynamic_dims,
             "weights_sha256": sha256(weights) if weights else None, "target": target, "precision": precision,
-            **shapes.summary()}
+            **shapes.summary(t.fmt.shapes)}
     if generator:  # its input is clean + input_sigma/255 * N(0, 1): needed to deploy it
         info["input_sigma"] = input_sigma(net)
     versions = tool_versions(*t.packages)

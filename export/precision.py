@@ -13,7 +13,7 @@ from pathlib import Path
 from pngan.errors import ArtifactError
 
 
-def _onnx_precision(path: Path) -> str:
+def onnx_precision(path: Path) -> str:
     import onnx
 
     try:
@@ -27,7 +27,7 @@ def _onnx_precision(path: Path) -> str:
     return "fp16" if types["FLOAT16"] > types["FLOAT"] else "fp32"
 
 
-def _openvino_precision(path: Path) -> str:
+def openvino_precision(path: Path) -> str:
     try:
         xml = path.read_text("utf-8")
     except (OSError, UnicodeDecodeError) as e:
@@ -41,13 +41,13 @@ def _openvino_precision(path: Path) -> str:
 
 
 def detect_precision(path: str | Path) -> str | None:
-    """``fp32``/``fp16``/``int8`` for ONNX and OpenVINO files; ``None`` where the format is opaque."""
+    """``fp32``/``fp16``/``int8`` read from a model file (its format's ``precision_of``); ``None`` where
+    the format is opaque (Core ML packages, TensorRT engines: checked by their runtimes on load)."""
+    from pngan.export import formats
+
     path = Path(path)
-    if path.suffix == ".onnx":
-        return _onnx_precision(path)
-    if path.suffix == ".xml":
-        return _openvino_precision(path)
-    return None  # Core ML packages and TensorRT engines: checked by their runtimes on load
+    fmt = formats.by_suffix(path.suffix)
+    return formats.load(fmt.precision_of)(path) if fmt and fmt.precision_of else None
 
 
 def check_precision(folder: Path, manifest: dict) -> None:

@@ -12,11 +12,24 @@ DEFAULT_OPT: HW = (256, 256)
 DEFAULT_MAX: HW = (2048, 2048)
 
 
+def parse_sizes(text: str) -> tuple[HW, ...]:
+    """``"256x256,512x384"`` (H x W each) -> ``((256, 256), (512, 384))``; ``PnganError`` on a typo."""
+    out = []
+    for part in (p.strip() for p in text.split(",")):
+        h, sep, w = part.lower().partition("x")
+        if not (sep and h.strip().isdigit() and w.strip().isdigit()) or min(int(h), int(w)) < 1:
+            raise PnganError(f"sizes must be HxW[,HxW...] with sizes >= 1 (e.g. 256x256,512x512), got {text!r}")
+        out.append((int(h), int(w)))
+    return tuple(dict.fromkeys(out))
+
+
 @dataclass(frozen=True)
 class ShapeSpec:
     """``fixed`` set: every backend gets that H x W; else H x W in ``[min_hw, max_hw]`` tuned for ``opt_hw``.
 
     Batch stays dynamic (ONNX, OpenVINO) or ranges over ``1..max_batch`` (TensorRT profile).
+    ``sizes`` are the fixed-size signatures of targets without dynamic shapes (LiteRT);
+    default: ``fixed``, else the opt shape and twice it (within the max).
     """
 
     fixed: HW | None = None
@@ -25,8 +38,11 @@ class ShapeSpec:
     max_hw: HW = DEFAULT_MAX
     opt_batch: int = 1
     max_batch: int = 1
+    sizes: tuple[HW, ...] | None = None
 
     def __post_init__(self) -> None:
+        if self.sizes is not None and (not self.sizes or any(len(s) != 2 or min(s) < 1 for s in self.sizes)):
+            raise PnganError(f"signature sizes must be H W pairs >= 1, got {self.sizes}")
         for name, hw in (("input shape", self.fixed), ("min shape", self.min_hw), ("opt shape", self.opt_hw),
                          ("max shape", self.max_hw)):
             if hw is not None and (len(hw) != 2 or min(hw) < 1):
@@ -62,7 +78,19 @@ class ShapeSpec:
         lo, opt, hi = self.hw_range()
         return (1, 3, *lo), (self.opt_batch, 3, *opt), (self.max_batch, 3, *hi)
 
-    def summary(self) -> dict:
+    def signature_sizes(self) -> tuple[HW, ...]:
+        """The fixed sizes of a signature-based target (see the class docstring)."""
+        if self.sizes:
+            return tuple(self.sizes)
+        if self.fixed:
+            return (self.fixed,)
+        twice = (min(2 * self.opt_hw[0], self.max_hw[0]), min(2 * self.opt_hw[1], self.max_hw[1]))
+        return tuple(dict.fromkeys((self.opt_hw, twice)))
+
+    def summary(self, kind: str = "range") -> dict:
+        """Manifest fields: ``input_shape`` or ``shape_range``; ``kind="sizes"``: ``signatures``."""
+        if kind == "sizes":
+            return {"signatures": [[1, 3, h, w] for h, w in self.signature_sizes()]}
         if self.fixed:
             return {"input_shape": [1, 3, *self.fixed]}
         lo, opt, hi = self.hw_range()

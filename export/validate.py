@@ -22,10 +22,6 @@ from pngan.export.validate_rules import Thresholds
 from pngan.runtimes.base import PlatformError
 
 VALIDATE_IMAGES = 4
-FIXES = {"openvino": "--max-accuracy-drop 0.3 (accuracy control; a paired --calib-dir gives it clean targets) "
-                     "or --precision fp16",
-         "onnx": "--calib-samples 128 with --calib-dir of photos like yours, or --precision fp16",
-         "tensorrt": "--calib-dir of photos like yours, or --precision fp16"}
 
 
 def validation_images(generator: bool, calibration: CalibrationSource | None, sigma: float,
@@ -76,7 +72,7 @@ def validate_artifact(folder: Path, net: nn.Module, *, generator: bool,
     try:
         dbs, margins, den = [], [], []
         for x, clean in images:
-            y_ref, y = ref(x), runner(x)
+            y_ref, y = runner.feed(ref)(x), runner(x)  # fixed-size engines: torch on the same tiles
             db = psnr_float(y_ref, y)
             dbs.append(db)
             margins.append(margin(db, psnr_float(y_ref, x)))
@@ -111,8 +107,10 @@ def _num(v: float) -> float | str:
 
 
 def fix_hint(target: str) -> str:
-    """The flag that fixes an INT8 artifact of ``target`` that failed validation."""
-    return FIXES.get(target, "--precision fp16")
+    """The flag that fixes an INT8 artifact of ``target`` that failed validation (its row's ``int8_fix``)."""
+    from pngan.export.formats import FORMATS
+
+    return FORMATS[target].int8_fix if target in FORMATS else "--precision fp16"
 
 
 def summary_line(name: str, size_bytes: int | None, seconds: float, rec: dict[str, Any] | None) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Callable, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -75,17 +75,24 @@ class BaseRunner:
         if self._closed:
             raise PnganError(f"{self.backend} runner is closed")
         x = check_input(x, self.min_side)
-        if self.static_shape is not None and x.shape[0:1] + x.shape[2:] != self.static_shape:
+        return self.feed(self._run)(x)
+
+    def feed(self, fn: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.ndarray], np.ndarray]:
+        """``fn`` applied the way this runner feeds its engine: whole, tiled at the static shape or beyond
+        ``max_hw``. Parity runs the torch reference through it, so both see the same tiles."""
+
+        def fed(x: np.ndarray) -> np.ndarray:
             from pngan.runtimes.tiling import tiled
 
-            n, h, w = self.static_shape
-            return tiled(self._run, x, (h, w), batch=n, exact=True, **self.tile_geometry())
-        if self.max_hw is not None and (x.shape[2] > self.max_hw[0] or x.shape[3] > self.max_hw[1]):
-            from pngan.runtimes.tiling import tiled
+            if self.static_shape is not None and x.shape[0:1] + x.shape[2:] != self.static_shape:
+                n, h, w = self.static_shape
+                return tiled(fn, x, (h, w), batch=n, exact=True, **self.tile_geometry())
+            if self.max_hw is not None and (x.shape[2] > self.max_hw[0] or x.shape[3] > self.max_hw[1]):
+                th, tw = min(self.max_hw[0], x.shape[2]), min(self.max_hw[1], x.shape[3])
+                return tiled(fn, x, (th, tw), batch=1, **self.tile_geometry((th, tw)))
+            return fn(x)
 
-            th, tw = min(self.max_hw[0], x.shape[2]), min(self.max_hw[1], x.shape[3])
-            return tiled(self._run, x, (th, tw), batch=1, **self.tile_geometry((th, tw)))
-        return self._run(x)
+        return fed
 
     __call__ = run
 

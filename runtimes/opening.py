@@ -8,25 +8,18 @@ from pathlib import Path
 from typing import Any
 
 from pngan.errors import ArtifactError, PnganError
+from pngan.export import formats
 from pngan.runtimes.base import BaseRunner
 
-# manifest "target" -> (module, class) under pngan.runtimes
-RUNNERS = {
-    "onnx": ("onnxruntime_runner", "OnnxRuntimeRunner"),
-    "openvino": ("openvino_runner", "OpenVinoRunner"),
-    "coreml": ("coreml_runner", "CoreMLRunner"),
-    "tensorrt": ("tensorrt_runner", "TensorRTRunner"),
-}
+# manifest "target" -> "module:class" (from pngan.export.formats)
+RUNNERS = {name: f.runner for name, f in formats.FORMATS.items()}
 
 
 def runner_class(target: str) -> type[BaseRunner]:
     """The runner class for an export target; ``ArtifactError`` for unknown targets."""
     if target not in RUNNERS:
         raise ArtifactError(f"no runner for target {target!r}; known targets: {', '.join(RUNNERS)}")
-    import importlib
-
-    module, cls = RUNNERS[target]
-    return getattr(importlib.import_module(f"pngan.runtimes.{module}"), cls)
+    return formats.load(RUNNERS[target])
 
 
 def backend_options(target: str) -> list[str]:
@@ -35,10 +28,10 @@ def backend_options(target: str) -> list[str]:
     return [p for p in sig.parameters if p not in ("self", "path", "precision", "input_shape")]
 
 
-MODEL_SUFFIXES = {".onnx": "onnx", ".xml": "openvino"}
+MODEL_SUFFIXES = {suffix: formats.by_suffix(suffix).name for suffix in formats.bare_suffixes()}
 
 
-def _onnx_metadata(path: Path) -> dict[str, Any]:
+def onnx_metadata(path: Path) -> dict[str, Any]:
     import json
 
     import onnx
@@ -56,7 +49,7 @@ def _onnx_metadata(path: Path) -> dict[str, Any]:
     return out
 
 
-def _openvino_metadata(path: Path) -> dict[str, Any]:
+def openvino_metadata(path: Path) -> dict[str, Any]:
     import re
 
     try:
@@ -78,10 +71,10 @@ def bare_manifest(path: str | os.PathLike) -> dict[str, Any]:
     path = Path(path)
     target = MODEL_SUFFIXES.get(path.suffix.lower())
     if target is None:
-        raise ArtifactError(f"{path}: not a model file (.onnx or .xml) nor an artifact folder")
+        raise ArtifactError(f"{path}: not a model file ({' or '.join(MODEL_SUFFIXES)}) nor an artifact folder")
     if not path.is_file():
         raise ArtifactError(f"{path}: no such model file")
-    meta = _onnx_metadata(path) if target == "onnx" else _openvino_metadata(path)
+    meta = formats.load(formats.FORMATS[target].metadata_of)(path)
     if not isinstance(meta.get("model"), str):
         raise ArtifactError(f"{path}: no pngan metadata naming the model; pass the artifact folder written by "
                             f"pngan-export")

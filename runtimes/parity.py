@@ -22,10 +22,11 @@ from typing import Any, Callable
 import numpy as np
 
 from pngan.errors import BackendMissingError, PnganError, PnganWarning
+from pngan.export import formats
 from pngan.export.validate_rules import Scores, Thresholds, judge, margin
 from pngan.runtimes.base import PlatformError
 
-MODEL_FILES = ("model.onnx", "model.xml", "model.bin", "model.mlpackage", "model.engine")
+MODEL_FILES = formats.model_files()
 
 
 @dataclass
@@ -41,8 +42,9 @@ def find_artifacts(root: str | os.PathLike, depth: int = 3) -> list[Path]:
     (reported as broken). ``root`` itself counts when it is one. Hidden folders are skipped."""
     root = Path(root)
     if root.is_file():  # a bare model file (.onnx/.xml), checked by check_artifact
-        if root.suffix.lower() not in (".onnx", ".xml"):
-            raise PnganError(f"{root}: not a model file (.onnx or .xml) nor a folder of artifacts")
+        if root.suffix.lower() not in formats.bare_suffixes():
+            raise PnganError(f"{root}: not a model file ({' or '.join(formats.bare_suffixes())}) nor a folder "
+                             f"of artifacts")
         return [root]
     if not root.is_dir():
         raise PnganError(f"{root}: no such folder or model file")
@@ -183,8 +185,9 @@ def check_artifact(folder: Path, pairs: PairSet, refs: References, th: Threshold
         if manifest.get("bare"):
             entry["bare_model_file"] = True
         art = base / manifest["artifact"]
-        entry["size_bytes"] = (art.stat().st_size + (art.with_suffix(".bin").stat().st_size
-                                                      if art.with_suffix(".bin").is_file() else 0)
+        side = formats.FORMATS[manifest["target"]].sidecars if manifest["target"] in formats.FORMATS else ()
+        entry["size_bytes"] = (art.stat().st_size + sum(art.with_suffix(x).stat().st_size for x in side
+                                                        if art.with_suffix(x).is_file())
                                if folder.is_file() else artifact_size(base))
         runner = open_artifact(folder, ignore_unknown=True, **(options or {}))
         entry.update(backend=runner.backend, device=runner.device,
@@ -196,15 +199,7 @@ def check_artifact(folder: Path, pairs: PairSet, refs: References, th: Threshold
         generator = spec(manifest["model"]).kind == "generator"
         entry["kind"] = "generator" if generator else "denoiser"
 
-        def ref_run(x: np.ndarray) -> np.ndarray:
-            # a static engine sees tiles; compare with torch on the same tiles, not the tiling error
-            if runner.static_shape is not None:
-                from pngan.runtimes.tiling import tiled
-
-                n, h, w = runner.static_shape
-                return tiled(ref, x, (h, w), min(runner.static_overlap, (min(h, w) - 1) // 2), batch=n,
-                             exact=True)
-            return ref(x)
+        ref_run = runner.feed(ref)  # a fixed-size engine sees tiles: torch gets the same tiles, not the tiling error
 
         say(f"  {name}: output parity at {', '.join(f'{v}x{v}' for v in sizes)}")
         rng = np.random.default_rng(seed)

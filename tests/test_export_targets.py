@@ -174,11 +174,12 @@ def test_coreml_package_spec(net, tmp_path, precision):
 
 
 def test_export_all_lists_skipped(net, tmp_path, monkeypatch):
-    monkeypatch.setitem(__import__("sys").modules, "tensorrt", None)
-    monkeypatch.setitem(__import__("sys").modules, "coremltools", None)
+    for mod in ("tensorrt", "coremltools", "executorch", "litert_torch"):
+        monkeypatch.setitem(__import__("sys").modules, mod, None)
     written, skipped = export_all(net, tmp_path, precision="fp16", shapes=SMALL)
     assert sorted(p.name for p in written) == ["onnx-fp16", "openvino-fp16"]
     assert "'tensorrt' extra" in skipped["tensorrt"] and "'coreml' extra" in skipped["coreml"]
+    assert "'executorch' extra" in skipped["executorch"] and "'litert' extra" in skipped["litert"]
 
 
 # --- bad input: one-line errors, nothing left behind ---------------------------------------------
