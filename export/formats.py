@@ -23,7 +23,7 @@ class Format:
     """One export target (see the module docstring); ``"module:attr"`` fields are imported on use."""
 
     name: str  # --target, manifest "target", folders <name>-<precision>
-    title: str  # what it is, for help and docs
+    title: str  # the runtime that runs it, for help and docs
     suffix: str  # the model file is model<suffix>
     extra: str  # the pip extra that installs its packages
     exporter: str  # fn(net, staging_folder, job) -> manifest fields
@@ -49,34 +49,34 @@ class Format:
 _X = "pngan.export."
 _R = "pngan.runtimes."
 FORMATS: dict[str, Format] = {f.name: f for f in (
-    Format("onnx", "ONNX (ONNX Runtime)", ".onnx", "export", _X + "onnx_export:export_onnx",
+    Format("onnx", "ONNX Runtime", ".onnx", "export", _X + "onnx_export:export_onnx",
            _X + "onnx_export:require_onnx", _R + "onnxruntime_runner:OnnxRuntimeRunner", PRECISIONS,
            "ONNX Runtime: Linux, macOS, Windows, Android, iOS, browsers", ONNX_PACKAGES,
            int8_fix="--calib-samples 128 with --calib-dir of photos like yours, or --precision fp16",
            precision_of=_X + "precision:onnx_precision", metadata_of=_R + "opening:onnx_metadata",
            bench=("fp32", "int8")),
-    Format("openvino", "OpenVINO IR", ".xml", "openvino", _X + "openvino_export:export_openvino",
+    Format("openvino", "OpenVINO", ".xml", "openvino", _X + "openvino_export:export_openvino",
            _X + "openvino_export:require_openvino", _R + "openvino_runner:OpenVinoRunner", PRECISIONS,
            "OpenVINO: Intel CPUs and GPUs (Linux, Windows, macOS)", ("openvino", "nncf", *ONNX_PACKAGES),
            int8_fix="--max-accuracy-drop 0.3 (accuracy control; a paired --calib-dir gives it clean targets) "
                     "or --precision fp16",
            sidecars=(".bin",), precision_of=_X + "precision:openvino_precision",
            metadata_of=_R + "opening:openvino_metadata", bench=PRECISIONS),
-    Format("coreml", "Core ML ML Program", ".mlpackage", "coreml", _X + "coreml_export:export_coreml",
+    Format("coreml", "Core ML", ".mlpackage", "coreml", _X + "coreml_export:export_coreml",
            _X + "coreml_export:require_coreml", _R + "coreml_runner:CoreMLRunner", PRECISIONS,
            "Core ML: iOS 16+, macOS 13+ (prediction needs Apple hardware)", ("coremltools",),
            device="macos", calibrates=False),
-    Format("tensorrt", "TensorRT engine", ".engine", "tensorrt", _X + "tensorrt_export:export_tensorrt",
+    Format("tensorrt", "TensorRT", ".engine", "tensorrt", _X + "tensorrt_export:export_tensorrt",
            _X + "tensorrt_export:require_tensorrt", _R + "tensorrt_runner:TensorRTRunner", PRECISIONS,
            "TensorRT: the NVIDIA GPU and TensorRT version it was built with", ("tensorrt", *ONNX_PACKAGES),
            device="gpu", int8_fix="--calib-dir of photos like yours, or --precision fp16"),
-    Format("executorch", "ExecuTorch program (XNNPACK)", ".pte", "executorch",
+    Format("executorch", "ExecuTorch (XNNPACK)", ".pte", "executorch",
            _X + "executorch_export:export_executorch", _X + "executorch_export:require_executorch",
            _R + "executorch_runner:ExecuTorchRunner", PRECISIONS,
            "ExecuTorch with XNNPACK: Android, iOS, Linux, macOS", ("executorch", "torchao"),
            int8_fix="--calib-dir of photos like yours with --calib-samples 64, or --precision fp16",
            precision_of=_R + "executorch_runner:pte_precision", bench=PRECISIONS),
-    Format("litert", "LiteRT (TFLite) flatbuffer", ".tflite", "litert", _X + "litert_export:export_litert",
+    Format("litert", "LiteRT (XNNPACK)", ".tflite", "litert", _X + "litert_export:export_litert",
            _X + "litert_export:require_litert", _R + "litert_runner:LiteRtRunner", PRECISIONS,
            "LiteRT (TensorFlow Lite) with XNNPACK: Android, iOS, Linux, microcontrollers",
            ("litert-torch", "ai-edge-litert", "ai-edge-quantizer", "torchao"),

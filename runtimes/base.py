@@ -97,6 +97,11 @@ class BaseRunner:
     __call__ = run
 
     @property
+    def tiles_itself(self) -> bool:
+        """Whether ``run`` already tiles or pads inputs the engine cannot take (callers need not tile for memory)."""
+        return self.static_shape is not None or self.max_hw is not None
+
+    @property
     def static_overlap(self) -> int:
         """The overlap of static-shape tiles (see ``tile_geometry``)."""
         return self.tile_geometry()["overlap"]

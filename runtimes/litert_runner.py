@@ -80,6 +80,8 @@ class LiteRtRunner(BaseRunner):
         self.min_side = (min(h for h, _ in self.sizes), min(w for _, w in self.sizes)) if fit == "exact" else 1
         self.options = {"threads": threads, "fit": fit}
 
+    tiles_itself = True  # every input goes to a fixed-size signature, padded or tiled
+
     def _sizes_text(self) -> str:
         return ", ".join(f"{w}x{h}" for h, w in self.sizes)
 

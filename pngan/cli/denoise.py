@@ -11,15 +11,18 @@ from typing import Any, Callable
 
 import click
 
+from pngan.export.formats import FORMATS
+
 METRICS = ("paper", "skimage")
+BACKENDS = ", ".join(f.title for f in FORMATS.values())
 
 
 @click.command()
 @click.option("--method", default=None, help="Denoiser name: mirnet, ridnet, dncnn, ... (see `pngan models`); "
               "runs in PyTorch.")
 @click.option("--artifact", type=click.Path(path_type=Path), default=None,
-              help="An export folder (with manifest.json) from pngan-export: runs through its backend "
-                   "(ONNX Runtime, OpenVINO, Core ML, TensorRT) instead of --method.")
+              help=f"An export folder (with manifest.json) from pngan-export: runs through its backend "
+                   f"({BACKENDS}) instead of --method.")
 @click.option("--input_dir", "input_dir", type=click.Path(path_type=Path), required=True,
               help="Paired layout (input/ + groundtruth/), a flat folder of noisy images, or one image file.")
 @click.option("--result_dir", "result_dir", type=click.Path(path_type=Path), required=True)
@@ -122,8 +125,9 @@ class Denoiser:
                 net = build(m["model"], **(m.get("config") or {}))
             except PnganError:
                 net = None
-            self.device = "cuda" if _on_gpu(self.runner.device) else "cpu"
-            self.self_tiling = self.runner.static_shape is not None or self.runner.max_hw is not None
+            fmt = FORMATS.get(m["target"])
+            self.device = "cuda" if (fmt and fmt.device == "gpu") or _on_gpu(self.runner.device) else "cpu"
+            self.self_tiling = self.runner.tiles_itself
         else:
             if device == "cuda":
                 import torch
@@ -224,8 +228,9 @@ def _pair(v: int | tuple[int, int]) -> tuple[int, int]:
 
 
 def _on_gpu(device: str) -> bool:
+    """Whether a runner's device string names a GPU (ONNX Runtime's CUDA provider); formats say it otherwise."""
     d = str(device).lower()
-    return "cuda" in d or "tensorrt" in d or d.startswith("gpu")
+    return "cuda" in d or d.startswith("gpu")
 
 
 def _is_oom(error: BaseException) -> bool:
