@@ -12,9 +12,10 @@ from PIL import Image
 from skimage import data
 
 from pngan.cli import main
-from pngan.cli.eval_noise import pair_stem
+from pngan.noise_report import pair_stem
 from pngan.images import read_image, write_image
 from pngan.metrics import akld_image
+from pngan.metrics.noise_texture import texture_report
 
 STEMS = ("a1", "b2")
 
@@ -64,21 +65,36 @@ def test_output_json_and_figures(folders, tmp_path):
              "--json", str(out_json), "--figures", str(figs))
     assert r.exit_code == 0, r.output
     res = json.loads(out_json.read_text())
-    assert set(res) == {"akld", "per_image", "samples", "reference_awgn", "stats"} and res["samples"] == 2
-    assert set(res["per_image"]) == set(STEMS)
+    assert set(res) == {"akld", "per_image", "samples", "reference_awgn", "stats", "hist_kld", "hist_kld_per_image",
+                        "spectrum_db", "autocorrelation_mae"} and res["samples"] == 2
+    assert set(res["per_image"]) == set(STEMS) == set(res["hist_kld_per_image"])
     for s in STEMS:  # the numbers are AKLD on the images as written (8-bit)
         c, rl = read_image(folders["clean"] / f"{s}_mean.png"), read_image(folders["real"] / f"{s}_real.png")
         fk = [read_image(folders["fake"] / f"{s}_{k}.png") for k in range(2)]
         assert res["per_image"][s] == pytest.approx(akld_image(c, rl, fk))
-        assert f"{s}  AKLD {res['per_image'][s]:.4f}" in r.output
+        assert f"{s}  AKLD {res['per_image'][s]:.4f}  hist KLD {res['hist_kld_per_image'][s]:.4f}" in r.output
+    want = texture_report([read_image(folders["clean"] / f"{s}_mean.png") for s in STEMS],
+                          [read_image(folders["real"] / f"{s}_real.png") for s in STEMS],
+                          [[read_image(folders["fake"] / f"{s}_{k}.png") for k in range(2)] for s in STEMS],
+                          [s for s in STEMS])
+    for key in ("hist_kld", "spectrum_db", "autocorrelation_mae"):
+        assert res[key] == pytest.approx(want[key]) and 0 < res[key] < 10
+        assert 0 < res["reference_awgn"][key] < 10
+    assert res["stats"]["real"]["lag1"] == want["real"]["lag1"]
+    for k in ("real", "fake", "reference_awgn"):
+        assert set(res["stats"][k]) >= {"std", "nlf", "nlf_per_group", "spectrum", "autocorrelation", "lag1", "lags",
+                                        "between_channels", "blockiness"}
+    assert sorted(res["stats"]["real"]["nlf_per_group"]) == ["a1", "b2"]  # stem up to the first "_"
     assert res["akld"] == pytest.approx(np.mean(list(res["per_image"].values())))
     assert f"AKLD {res['akld']:.4f}" in r.output.splitlines()[len(STEMS)]
-    for s in STEMS:
-        with Image.open(figs / f"{s}_compare.png") as im:
-            assert im.size[0] == 5 * 64 + 4 * 4 and im.size[1] > 48
-        with Image.open(figs / f"{s}_hist.png") as im:
-            assert im.size == (720, 420) and len(np.unique(np.asarray(im.convert("RGB")).reshape(-1, 3), axis=0)) > 4
-    assert not list(out_json.parent.glob(".*"))  # atomic write left no temp files
+    for line in ("hist KLD (256 bins, vs real)", "spectrum distance dB", "lag-1 autocorrelation", "8x8 blockiness"):
+        assert line in r.output
+    files = sorted(p.name for p in figs.iterdir())
+    assert files == ["autocorrelation.png", "crops.png", "histogram.png", "noise_level_function.png", "spectrum.png"]
+    with Image.open(figs / "crops.png") as im:  # two rows (one per group) of four 48x64 crops, 2x
+        assert im.size[0] == 4 * 2 * 64 + 3 * 4 and im.size[1] > 2 * 2 * 48
+    assert sum((figs / f).stat().st_size for f in files) < 1_000_000
+    assert not list(out_json.parent.glob(".*")) and not list(figs.glob(".*"))  # atomic writes left no temp files
 
 
 def test_single_fake_per_image_and_fake_suffix(folders, tmp_path):
@@ -91,6 +107,7 @@ def test_single_fake_per_image_and_fake_suffix(folders, tmp_path):
     assert r.exit_code == 0, r.output
     res = json.loads(out_json.read_text())
     assert res["samples"] == 1 and res["akld"] == 0.0  # fake == real
+    assert res["hist_kld"] == res["spectrum_db"] == res["autocorrelation_mae"] == 0.0
 
 
 def test_mismatched_names(folders):
@@ -121,10 +138,30 @@ def test_empty_and_missing_folders(folders, tmp_path):
                          "--fake", str(folders["fake"])))
 
 
-def test_size_mismatch(folders):
-    write_image(folders["real"] / "a1_real.png", np.zeros((20, 30, 3), np.float32))
-    r = _run("--clean", str(folders["clean"]), "--real", str(folders["real"]), "--fake", str(folders["fake"]))
-    assert "size mismatch" in _one_error_line(r)
+@pytest.mark.parametrize("role", ["real", "fake"])
+def test_size_mismatch_writes_nothing(folders, tmp_path, role):
+    bad = folders["real"] / "b2_real.png" if role == "real" else folders["fake"] / "b2_1.png"
+    write_image(bad, np.zeros((20, 30, 3), np.float32))
+    r = _run("--clean", str(folders["clean"]), "--real", str(folders["real"]), "--fake", str(folders["fake"]),
+             "--json", str(tmp_path / "r.json"), "--figures", str(tmp_path / "figs"))
+    line = _one_error_line(r)
+    assert "size mismatch" in line and bad.name in line and "b2_mean.png is 64x48" in line
+    assert not (tmp_path / "r.json").exists() and not (tmp_path / "figs").exists()
+
+
+@pytest.mark.parametrize("h,w", [(6, 40), (40, 12), (15, 15)])
+def test_images_too_small_for_the_statistics(tmp_path, h, w):
+    """AKLD's 7x7 window, lags up to 3 and two 8x8 blocks need 16x16: one line naming the pair, nothing written."""
+    for i, (hh, ww) in enumerate(((32, 32), (h, w))):
+        c = np.random.default_rng(i).random((hh, ww, 3)).astype(np.float32)
+        write_image(tmp_path / "clean" / f"p{i}_mean.png", c)
+        write_image(tmp_path / "real" / f"p{i}_real.png", _noisy(c, 8, 1))
+        write_image(tmp_path / "fake" / f"p{i}.png", _noisy(c, 5, 2))
+    r = _run("--clean", str(tmp_path / "clean"), "--real", str(tmp_path / "real"), "--fake", str(tmp_path / "fake"),
+             "--json", str(tmp_path / "r.json"), "--figures", str(tmp_path / "figs"))
+    line = _one_error_line(r)
+    assert f"p1: p1_mean.png is {w}x{h}: the noise statistics need at least 16x16 pixels" in line
+    assert not (tmp_path / "r.json").exists() and not (tmp_path / "figs").exists()
 
 
 def test_needs_exactly_one_fake_source(folders):
@@ -150,6 +187,16 @@ def test_generator_path(tmp_path, seeded):
     model, c8, r8 = load_model(None, weights), read_image(clean_dir / "x_mean.png"), read_image(real_dir / "x_real.png")
     fakes = [np.clip(generate(model, c8, sample_seed(3, "x_mean.png", k)), 0.0, 1.0) for k in (0, 1)]
     assert res["akld"] == pytest.approx(akld_image(c8, r8, fakes))
+
+
+def test_denoiser_weights_are_not_a_generator(folders, tmp_path):
+    from pngan.models import build, save_weights
+
+    weights = save_weights(build("dncnn"), tmp_path / "d.safetensors")
+    r = _run("--clean", str(folders["clean"]), "--real", str(folders["real"]), "--generator", str(weights),
+             "--json", str(tmp_path / "r.json"))
+    assert "holds a dncnn denoiser, not a noise generator" in _one_error_line(r)
+    assert not (tmp_path / "r.json").exists()
 
 
 def test_bad_generator_weights(folders, tmp_path):

@@ -65,12 +65,25 @@ def test_eval_noise_reports_stats_reference_and_figures(tmp_path):
     assert "reference" in r.output and "AWGN at its best level" in r.output
     res = json.loads(out.read_text())
     real, fake = res["stats"]["real"], res["stats"]["fake"]
-    assert np.mean(real["autocorrelation"]["dy0_dx1"]) > 0.35  # the real noise here is correlated ...
-    assert abs(np.mean(fake["autocorrelation"]["dy0_dx1"])) < 0.1  # ... the white fake is not
+    assert real["lags"]["dy0_dx1"] > 0.35  # the real noise here is correlated ...
+    assert abs(fake["lags"]["dy0_dx1"]) < 0.1  # ... the white fake is not
     assert res["reference_awgn"]["level"].startswith("sigma")
     assert 0 <= res["reference_awgn"]["akld"] < 1
-    assert (tmp_path / "fig" / "noise_level_function.png").stat().st_size > 1000
-    assert (tmp_path / "fig" / "noise_correlation.png").stat().st_size > 1000
+    for name in ("noise_level_function", "spectrum", "autocorrelation", "histogram", "crops"):
+        assert (tmp_path / "fig" / f"{name}.png").stat().st_size > 1000
+
+
+def test_noise_stats_without_lags_and_merged():
+    rng = np.random.default_rng(5)
+    c1, c2 = _clean((40, 40, 3), 1), _clean((32, 48, 3), 2)
+    n1, n2 = (c + 0.02 * rng.standard_normal(c.shape) for c in (c1, c2))
+    both, a, b = NoiseStats(lags=()), NoiseStats(lags=()), NoiseStats(lags=())
+    both.add(c1, n1)
+    both.add(c2, n2)
+    a.add(c1, n1)
+    b.add(c2, n2)
+    a.merge(b)
+    assert a.summary() == both.summary() and both.summary()["autocorrelation"] == {}
 
 
 def test_eval_noise_takes_a_paired_folder(tmp_path):

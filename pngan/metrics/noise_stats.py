@@ -25,6 +25,7 @@ class NoiseStats:
     """Running sums for the NLF and the correlations of ``noisy - clean`` over any number of images."""
 
     bins: int = 16
+    lags: tuple = LAGS  # the lags whose correlation is accumulated; () for the std and NLF only
     n: np.ndarray = field(init=False)       # (bins, C) pixel counts
     s2: np.ndarray = field(init=False)      # (bins, C) sum of squared noise
     s1: np.ndarray = field(init=False)      # (bins, C) sum of noise
@@ -35,7 +36,7 @@ class NoiseStats:
 
     def __post_init__(self) -> None:
         self.n, self.s2, self.s1 = (np.zeros((self.bins, 3)) for _ in range(3))
-        self.lag = {d: [np.zeros(3), 0] for d in LAGS}
+        self.lag = {d: [np.zeros(3), 0] for d in self.lags}
         self.var, self.cross = np.zeros(3), np.zeros(len(CHANNEL_PAIRS))
 
     def add(self, clean: np.ndarray, noisy: np.ndarray) -> None:
@@ -43,20 +44,31 @@ class NoiseStats:
         e = noisy.astype(np.float64) - clean.astype(np.float64)
         e = e - e.mean(axis=(0, 1))  # a per-image colour shift is not noise
         idx = np.clip((clean * self.bins).astype(np.int64), 0, self.bins - 1)
-        for c in range(3):
-            self.n[:, c] += np.bincount(idx[..., c].ravel(), minlength=self.bins)
-            self.s1[:, c] += np.bincount(idx[..., c].ravel(), e[..., c].ravel(), minlength=self.bins)
-            self.s2[:, c] += np.bincount(idx[..., c].ravel(), e[..., c].ravel() ** 2, minlength=self.bins)
+        flat, ef = (idx + self.bins * np.arange(3)).ravel(), e.ravel()  # one bin range per channel
+        e2 = ef * ef
+        for total, weights in ((self.n, None), (self.s1, ef), (self.s2, e2)):
+            total += np.bincount(flat, weights, minlength=3 * self.bins).reshape(3, self.bins).T
         h, w = e.shape[:2]
-        self.var += (e ** 2).sum(axis=(0, 1))
+        self.var += e2.reshape(-1, 3).sum(axis=0)
         self.count += h * w
-        for dy, dx in LAGS:
+        for dy, dx in self.lags:
             if h > dy and w > dx:
                 a, b = e[:h - dy, :w - dx], e[dy:, dx:]
                 self.lag[(dy, dx)][0] += (a * b).sum(axis=(0, 1))
                 self.lag[(dy, dx)][1] += (h - dy) * (w - dx)
         for k, (i, j) in enumerate(CHANNEL_PAIRS):
             self.cross[k] += (e[..., i] * e[..., j]).sum()
+
+    def merge(self, other: NoiseStats) -> None:
+        """Add the sums of ``other`` (same bins and lags), as if its images had been added here."""
+        if (other.bins, other.lags) != (self.bins, self.lags):
+            raise ValueError("NoiseStats.merge needs the same bins and lags")
+        for name in ("n", "s2", "s1", "var", "cross"):
+            getattr(self, name).__iadd__(getattr(other, name))
+        for d, (s, n) in other.lag.items():
+            self.lag[d][0] += s
+            self.lag[d][1] += n
+        self.count += other.count
 
     def nlf(self) -> dict:
         """``{"intensity": [bin centres], "std": [[R, G, B] per bin] (0-255 scale, None if too few)}``."""

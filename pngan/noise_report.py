@@ -1,0 +1,303 @@
+"""Noise realism of fake noisy images against real ones: AKLD and the noise texture (``pngan eval-noise``).
+
+Files are paired across the folders by name stem: the extension and the tokens ``real``, ``mean``,
+``fake``, ``noisy``, ``gt`` (any case, ``_``-separated) are dropped, so ``X_mean.JPG`` / ``X_real.JPG`` /
+``X_fake.png`` and SIDD's ``0001_GT_SRGB_010.PNG`` / ``0001_NOISY_SRGB_010.PNG`` pair up. A fake folder
+holds one ``<stem>.png`` or several samples ``<stem>_<k>.png`` (k = 0 .. L-1) per image. The group of an
+image (its camera, for the per-camera noise level function) is the stem up to the first ``_``
+(PolyU: ``Canon5D2``, ``NikonD800``, ...).
+
+:func:`evaluate_noise` computes everything and returns a :class:`NoiseReport`; :func:`write_report`
+writes its JSON and figures (atomically, after everything is computed).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from pngan.errors import PnganError
+
+STEM_TOKENS = frozenset({"real", "mean", "fake", "noisy", "gt"})
+_SAMPLE_RE = re.compile(r"^(?P<stem>.+)_(?P<k>\d+)$")
+CROP, CROP_IMAGES = 96, 5  # figure crops: side, and how many images (one per group first)
+
+
+class EvalNoiseError(PnganError):
+    """Unpairable, missing or inconsistent inputs for ``eval-noise``."""
+
+
+def pair_stem(path: Path) -> str:
+    """Name stem used to pair files: extension and the known role tokens removed."""
+    parts = [t for t in path.stem.split("_") if t.lower() not in STEM_TOKENS]
+    return "_".join(parts) or path.stem
+
+
+def group_of(stem: str) -> str:
+    """The group (camera) of an image: its stem up to the first ``_``."""
+    return stem.split("_", 1)[0]
+
+
+def _index(folder: Path, role: str) -> dict[str, Path]:
+    from pngan.images import list_images
+
+    out: dict[str, Path] = {}
+    for f in list_images(folder):
+        s = pair_stem(f)
+        if s in out:
+            raise EvalNoiseError(f"{role} folder {folder}: {out[s].name} and {f.name} have the same stem {s!r}")
+        out[s] = f
+    return out
+
+
+def _names(items) -> str:
+    items = sorted(items)
+    return ", ".join(items[:5]) + (f" (+{len(items) - 5} more)" if len(items) > 5 else "")
+
+
+def pair_folders(clean_dir: Path, real_dir: Path, fake_dir: Path | None = None
+                 ) -> list[tuple[str, Path, Path, list[Path]]]:
+    """``[(stem, clean, real, fakes)]`` sorted by stem; ``EvalNoiseError`` on anything unmatched."""
+    clean, real = _index(clean_dir, "clean"), _index(real_dir, "real")
+    if clean.keys() - real.keys():
+        raise EvalNoiseError(f"no real noisy image in {real_dir} for: {_names(clean.keys() - real.keys())}")
+    if real.keys() - clean.keys():
+        raise EvalNoiseError(f"no clean image in {clean_dir} for: {_names(real.keys() - clean.keys())}")
+    fakes: dict[str, list[tuple[int, Path]]] = {s: [] for s in clean}
+    if fake_dir is not None:
+        from pngan.images import list_images
+
+        stray = []
+        for f in list_images(fake_dir):
+            s = pair_stem(f)
+            m = _SAMPLE_RE.match(s)
+            if s in fakes:  # <stem>.png (an exact stem wins over a numbered reading)
+                fakes[s].append((-1, f))
+            elif m and m["stem"] in fakes:  # <stem>_<k>.png
+                fakes[m["stem"]].append((int(m["k"]), f))
+            else:
+                stray.append(f.name)
+        if stray:
+            raise EvalNoiseError(f"fake images in {fake_dir} match no clean image: {_names(stray)}")
+        missing = [s for s, v in fakes.items() if not v]
+        if missing:
+            raise EvalNoiseError(f"no fake image in {fake_dir} for: {_names(missing)} "
+                                 f"(expected <stem>.png or <stem>_<k>.png)")
+    return [(s, clean[s], real[s], [p for _, p in sorted(fakes[s])]) for s in sorted(clean)]
+
+
+def _check_size(ref: np.ndarray, img: np.ndarray, ref_path: Path, name: str) -> None:
+    if img.shape != ref.shape:
+        raise EvalNoiseError(f"size mismatch: {ref_path.name} is {ref.shape[1]}x{ref.shape[0]}, "
+                             f"{name} is {img.shape[1]}x{img.shape[0]}")
+
+
+def _header_size(path: Path) -> tuple[int, int] | None:
+    """(H, W) from the file header, upright (EXIF orientation); ``None`` if unreadable (reading reports it)."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            w, h = im.size
+            return (w, h) if im.getexif().get(0x0112, 1) in (5, 6, 7, 8) else (h, w)
+    except Exception:  # noqa: BLE001 - read_image gives the one-line reason later
+        return None
+
+
+def check_sizes(pairs: list[tuple[str, Path, Path, list[Path]]]) -> None:
+    """Before any work: every real and fake image has its clean image's size, and that is large enough."""
+    from pngan.metrics.noise_texture import MIN_SIDE, check_size
+
+    for stem, clean_p, real_p, fake_ps in pairs:
+        ref = _header_size(clean_p)
+        if ref is None:
+            continue
+        for p in [real_p, *fake_ps]:
+            size = _header_size(p)
+            if size is not None and size != ref:
+                raise EvalNoiseError(f"size mismatch: {clean_p.name} is {ref[1]}x{ref[0]}, "
+                                     f"{p.name} is {size[1]}x{size[0]}")
+        if min(ref) < MIN_SIDE:
+            check_size((*ref, 3), f"{stem}: {clean_p.name}")
+
+
+def load_generator(weights: Path):
+    """The generator in ``weights``; a one-line error for weights of a denoiser or discriminator."""
+    from pngan.models import load_model, names, spec
+
+    model = load_model(None, weights)
+    kind = spec(model.pngan_name).kind
+    if kind != "generator":
+        raise EvalNoiseError(f"{weights}: holds a {model.pngan_name} {kind}, not a noise generator "
+                             f"(generators: {', '.join(n for n in names() if spec(n).kind == 'generator')})")
+    return model
+
+
+@dataclass
+class NoiseReport:
+    """Everything ``eval-noise`` measured (see :meth:`to_json` for the JSON layout)."""
+
+    akld: float
+    per_image: dict[str, float]
+    samples: int | dict[str, int]
+    texture: dict  # noise_texture.compare(real, fake): hist_kld (+ per image), spectrum_db, autocorrelation_mae
+    reference: dict  # best AWGN level by AKLD: level, akld, per_image, note, and its compare(real, AWGN)
+    stats: dict  # noise_texture summaries: real, fake, reference_awgn
+    histograms: dict = field(default_factory=dict)  # real, fake, reference_awgn: per 8-bit level -255..255
+    crops: list = field(default_factory=list)  # [(stem, clean, real, fake, awgn)] small crops for the figures
+
+    def to_json(self) -> dict:
+        """``{akld, per_image, samples, hist_kld, hist_kld_per_image, spectrum_db, autocorrelation_mae,
+        reference_awgn: {level, note, akld, per_image, hist_kld, ...}, stats: {real, fake, reference_awgn}}``."""
+        return {"akld": self.akld, "per_image": self.per_image, "samples": self.samples, **self.texture,
+                "reference_awgn": self.reference, "stats": self.stats}
+
+
+def _crop(img: np.ndarray) -> np.ndarray:
+    h, w = img.shape[:2]
+    y, x = max(0, (h - CROP) // 2), max(0, (w - CROP) // 2)
+    return img[y:y + CROP, x:x + CROP].copy()
+
+
+def check_sources(fake_dir: Path | None, generator: Path | None, samples: int) -> None:
+    """Exactly one source of fakes, and at least one sample."""
+    if (fake_dir is None) == (generator is None):
+        raise EvalNoiseError("give exactly one source of fakes: --fake DIR or --generator WEIGHTS")
+    if samples < 1:
+        raise EvalNoiseError(f"--samples must be >= 1, got {samples}")
+
+
+def evaluate_noise(pairs: list[tuple[str, Path, Path, list[Path]]], generator: Path | None = None,
+                   samples: int = 1, seed: int = 0,
+                   on_image: Callable[[str, float, float, int], None] | None = None) -> NoiseReport:
+    """AKLD and texture statistics of the fakes (those of :func:`pair_folders`, or ``samples`` per image
+    from ``generator``), and of AWGN at its best level by AKLD on these very images (an oracle reference,
+    1 sample per image). ``on_image(stem, akld, hist_kld, n_samples)`` is called as each image is done.
+
+    ``evaluate_noise(pair_folders(clean_dir, real_dir, fake_dir))`` scores a folder of fakes.
+    """
+    from pngan.generate import generate, sample_seed
+    from pngan.images import read_image
+    from pngan.metrics import kl_gauss_zero_center, noise_variance_map
+    from pngan.metrics.noise_texture import NoiseTexture, check_size, compare, hist_kld
+    from pngan.noise.baselines import GRIDS
+
+    if samples < 1:
+        raise EvalNoiseError(f"--samples must be >= 1, got {samples}")
+    if not pairs:
+        raise EvalNoiseError("no image pairs to evaluate")
+    if generator is None and not all(f for *_, f in pairs):
+        raise EvalNoiseError("no fake images for: " + _names(s for s, *_, f in pairs if not f))
+    check_sizes(pairs)
+    model = load_generator(generator) if generator is not None else None
+
+    per_image: dict[str, float] = {}
+    counts: dict[str, int] = {}
+    real_t, fake_t = NoiseTexture(), NoiseTexture()
+    awgn = {label: [] for label, _ in GRIDS["gaussian"]}  # AKLD of AWGN at each level, one sample per image
+    crops, crop_groups = [], set()
+    for stem, clean_p, real_p, fake_ps in pairs:
+        clean, real = read_image(clean_p), read_image(real_p)
+        _check_size(clean, real, clean_p, real_p.name)
+        check_size(clean.shape, f"{stem}: {clean_p.name}")
+        if model is not None:  # as DANet's demo_AKLD.py: each sample clamped to [0, 1] right after generation
+            fakes = [np.clip(generate(model, clean, sample_seed(seed, clean_p.name, k)), 0.0, 1.0)
+                     for k in range(samples)]
+            names = [f"generated sample {k}" for k in range(samples)]
+        else:
+            fakes, names = [read_image(p) for p in fake_ps], [p.name for p in fake_ps]
+        for fk, name in zip(fakes, names):
+            _check_size(clean, fk, clean_p, name)
+        v_real = noise_variance_map(real, clean)  # once per image: AKLD of the fakes and of every AWGN level
+
+        def akld_of(noisy: list) -> float:  # = akld_image(clean, real, noisy)
+            return float(np.mean([kl_gauss_zero_center(noise_variance_map(f, clean), v_real) for f in noisy]))
+
+        per_image[stem] = akld_of(fakes)
+        counts[stem] = len(fakes)
+        real_t.add(clean, real, group_of(stem))
+        fake_t.add(clean, fakes, group_of(stem))
+        for label, fn in GRIDS["gaussian"]:
+            ref = fn(clean, np.random.default_rng(sample_seed(seed, clean_p.name, 0)))  # AWGN's AKLD barely varies
+            awgn[label].append(akld_of([ref]))
+        if group_of(stem) not in crop_groups and len(crops) < CROP_IMAGES:
+            crop_groups.add(group_of(stem))
+            crops.append([stem, _crop(clean), _crop(real), _crop(fakes[0])])
+        if on_image is not None:
+            on_image(stem, per_image[stem], float(np.mean([hist_kld(real_t.hists[-1][0], q)
+                                                           for q in fake_t.hists[-1]])), len(fakes))
+
+    best_label, best_scores = min(awgn.items(), key=lambda kv: np.mean(kv[1]))
+    best_fn = dict(GRIDS["gaussian"])[best_label]
+    ref_t = NoiseTexture()
+    for stem, clean_p, _, _ in pairs:  # the texture of the chosen AWGN: the same samples, clean read again
+        clean = read_image(clean_p)
+        ref = best_fn(clean, np.random.default_rng(sample_seed(seed, clean_p.name, 0)))
+        ref_t.add(clean, ref, group_of(stem))
+        for c in crops:
+            if c[0] == stem:
+                c.append(_crop(ref))
+    ref_cmp = compare(real_t, ref_t)
+    stems = list(per_image)
+    n_samples = set(counts.values())
+    fake_cmp = compare(real_t, fake_t)
+    return NoiseReport(
+        akld=float(np.mean(list(per_image.values()))), per_image=per_image,
+        samples=n_samples.pop() if len(n_samples) == 1 else counts,
+        texture={**fake_cmp, "hist_kld_per_image": dict(zip(stems, fake_cmp["hist_kld_per_image"]))},
+        reference={"level": best_label, "akld": float(np.mean(best_scores)),
+                   "per_image": dict(zip(stems, best_scores)),
+                   "note": "best AWGN level on these very images by AKLD (an oracle), 1 sample per image",
+                   **ref_cmp, "hist_kld_per_image": dict(zip(stems, ref_cmp["hist_kld_per_image"]))},
+        stats={"real": real_t.summary(), "fake": fake_t.summary(), "reference_awgn": ref_t.summary()},
+        histograms={k: t.level_histogram() for k, t in (("real", real_t), ("fake", fake_t),
+                                                          ("reference_awgn", ref_t))},
+        crops=[tuple(c) for c in crops])
+
+
+def summary_lines(r: NoiseReport) -> list[str]:
+    """The terminal summary: one table of the fake, the AWGN reference and the real noise."""
+    s, ref = r.stats, r.reference
+    rows = [("hist KLD (256 bins, vs real)", r.texture["hist_kld"], ref["hist_kld"], None),
+            ("spectrum distance dB", r.texture["spectrum_db"], ref["spectrum_db"], 0.0),
+            ("spectrum drop low->high dB", *(s[k]["spectrum"]["drop_db"] for k in ("fake", "reference_awgn", "real"))),
+            ("autocorrelation MAE (7x7)", r.texture["autocorrelation_mae"], ref["autocorrelation_mae"], 0.0),
+            ("lag-1 autocorrelation", *(s[k]["lag1"] for k in ("fake", "reference_awgn", "real"))),
+            ("R-G correlation", *(s[k]["between_channels"]["RG"] for k in ("fake", "reference_awgn", "real"))),
+            ("8x8 blockiness", *(s[k]["blockiness"] for k in ("fake", "reference_awgn", "real")))]
+    fmt = lambda v: "-" if v is None else f"{v:.3f}"  # noqa: E731
+    out = [f"{'':30s} {'fake':>8s} {'AWGN ref':>8s} {'real':>8s}",
+           f"{'AKLD (vs real)':30s} {r.akld:8.4f} {ref['akld']:8.4f} {'-':>8s}"]
+    out += [f"{name:30s} {fmt(a):>8s} {fmt(b):>8s} {fmt(c):>8s}" for name, a, b, c in rows]
+    out.append(f"{'noise std R,G,B (0-255)':30s} fake {', '.join(f'{v:.2f}' for v in s['fake']['std'])}; "
+               f"AWGN ref {', '.join(f'{v:.2f}' for v in s['reference_awgn']['std'])}; "
+               f"real {', '.join(f'{v:.2f}' for v in s['real']['std'])}")
+    return out
+
+
+def write_report(r: NoiseReport, json_path: Path | None = None, figures: Path | None = None) -> list[Path]:
+    """Write the JSON and/or the figures; figures are drawn before anything is written. Returns the files."""
+    from pngan.atomic import make_dir, write_text
+
+    drawn = {}
+    if figures is not None:
+        from pngan.noise_figures import report_figures
+
+        drawn = report_figures(r)
+    written = []
+    if json_path is not None:
+        write_text(json_path, json.dumps(r.to_json(), indent=2) + "\n")
+        written.append(json_path)
+    if figures is not None:
+        from pngan.images import write_image
+
+        make_dir(figures)
+        for name, img in drawn.items():
+            write_image(figures / name, img)
+            written.append(figures / name)
+    return written
