@@ -64,6 +64,7 @@ def load_program(path: str | Path) -> Any:
     """``Runtime.get().load_program(path)`` with one-line ``ArtifactError``s for files it refuses."""
     try:
         with quiet():
+            import executorch  # noqa: F401 - fails first when the extra is missing
             from executorch.runtime import Runtime
     except ImportError:
         raise BackendMissingError("executorch", "executorch") from None

@@ -1,17 +1,20 @@
 #!/usr/bin/env python
-"""Runtime benchmarks in one process: torch eager vs ONNX Runtime and OpenVINO, same inputs, same threads.
+"""Runtime benchmarks in one process: torch eager vs every CPU runtime of the formats table, same inputs and threads.
 
     python scripts/bench_runtimes.py                      # dncnn ridnet smnet-s at 512x512, 2 threads
     python scripts/bench_runtimes.py --models dncnn --size 256 --repeats 5 --json bench.json
     python scripts/bench_runtimes.py --tiling             # tiled-vs-whole PSNR and peak memory (4000x3000)
 
-For each model: export ONNX FP32/INT8 and OpenVINO FP32/FP16/INT8 with ``pngan.export``
-(shipped weights where they exist, else a seeded random init: latency does not depend on
-the weights), time every backend on the same 1x3xSxS input with the same thread count,
+For each model: export the variants of ``pngan.export.formats`` (each row's ``bench``
+precisions: ONNX FP32/INT8, OpenVINO, ExecuTorch and LiteRT FP32/FP16/INT8) with
+``pngan.export`` (shipped weights where they exist, else a seeded random init: latency
+does not depend on the weights; ExecuTorch with the bench size as its upper bound, LiteRT
+with one signature of the bench size), time every backend on the same 1x3xSxS input with
+the same thread count,
 print p50/p90 and the speed-up over torch eager, and, for every OpenVINO IR, the ratio
 of our runner's median to OpenVINO's own ``benchmark_app`` on the same IR and shape
 (dynamic IR, ``-data_shape``, sync API, latency hint, same threads and precision).
-Targets checked: OpenVINO INT8 >= 3x torch, ORT FP32 >= 1.5x torch, runner overhead <= 5%.
+Targets checked: OpenVINO and ExecuTorch INT8 >= 3x torch, ORT FP32 >= 1.5x torch, runner overhead <= 5%.
 """
 
 from __future__ import annotations
@@ -30,8 +33,10 @@ from pathlib import Path
 
 import numpy as np
 
-VARIANTS = [("onnx", "fp32"), ("onnx", "int8"), ("openvino", "fp32"), ("openvino", "fp16"), ("openvino", "int8")]
-TARGETS = {"openvino-int8": 3.0, "onnx-fp32": 1.5}
+from pngan.export.formats import FORMATS  # noqa: E402 - torch-free
+
+VARIANTS = [(f.name, p) for f in FORMATS.values() if f.device == "cpu" for p in f.bench]
+TARGETS = {"openvino-int8": 3.0, "executorch-int8": 3.0, "onnx-fp32": 1.5}
 MAX_OVERHEAD = 0.05
 
 
@@ -86,6 +91,7 @@ def bench_model(name: str, out: Path, size: int, threads: int, repeats: int, bap
     import torch
 
     from pngan.export import export
+    from pngan.export.shapes import ShapeSpec
     from pngan.metrics import psnr_float
     from pngan.runtimes import open_artifact
     from pngan.runtimes.torch_runner import TorchRunner
@@ -107,7 +113,8 @@ def bench_model(name: str, out: Path, size: int, threads: int, repeats: int, bap
                 t0 = time.perf_counter()
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    export(net, target, out / name, precision=prec, weights=weights, force=True)
+                    shapes = ShapeSpec(max_hw=(max(size, 256),) * 2, sizes=((size, size),))
+                    export(net, target, out / name, precision=prec, weights=weights, force=True, shapes=shapes)
                 export_s = time.perf_counter() - t0
             else:
                 export_s = None

@@ -1,0 +1,184 @@
+"""ExecuTorch target and runner, run for real (tiny models, small shapes); bad files and inputs give one line."""
+
+from __future__ import annotations
+
+import json
+import sys
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+pytest.importorskip("executorch.runtime", reason="the 'executorch' extra is not installed (pip install -e .[executorch])")
+
+from pngan.errors import ArtifactError, BackendMissingError, PnganError  # noqa: E402
+from pngan.export import export  # noqa: E402
+from pngan.export.cli import main as export_main  # noqa: E402
+from pngan.export.shapes import ShapeSpec  # noqa: E402
+from pngan.metrics import psnr_float  # noqa: E402
+from pngan.models import build, save_weights  # noqa: E402
+from pngan.runtimes import open_artifact  # noqa: E402
+from pngan.runtimes.torch_runner import TorchRunner  # noqa: E402
+
+SHAPES = ShapeSpec(min_hw=(8, 8), opt_hw=(32, 32), max_hw=(96, 96))
+
+
+@pytest.fixture(scope="module")
+def arts(tmp_path_factory):
+    """A tiny DnCNN exported at FP32, FP16 and INT8 (shipped samples for calibration)."""
+    out = tmp_path_factory.mktemp("et")
+    torch.manual_seed(0)
+    net = build("dncnn", features=8, depth=3).eval()
+    w = save_weights(net, out / "w.safetensors")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        folders = {p: export(net, "executorch", out / "a", precision=p, weights=w, shapes=SHAPES, calib_samples=4)
+                   for p in ("fp32", "fp16", "int8")}
+    return net, w, folders
+
+
+def _manifest(folder):
+    return json.loads((folder / "manifest.json").read_text("utf-8"))
+
+
+def test_one_fp32_file_runs_every_size_in_its_range(arts):
+    net, _, f = arts
+    m = _manifest(f["fp32"])
+    assert m["dynamic_dims"] == ["height", "width"] and m["size_multiple"] == 1 and m["portable_ops"] == []
+    assert m["shape_range"] == {"min": [8, 8], "opt": [32, 32], "max": [96, 96]} and m["validation"]["status"] == "pass"
+    assert m["versions"]["executorch"] and m["pte_format"].startswith("ET")
+    ref = TorchRunner(net)
+    with open_artifact(f["fp32"], threads=2) as r:
+        assert r.backend == "executorch" and r.metadata["precision"] == "fp32" and r.metadata["model"] == "dncnn"
+        for shape in ((1, 3, 32, 32), (2, 3, 40, 56), (1, 3, 96, 64), (1, 3, 8, 9), (1, 3, 130, 100)):
+            x = np.random.default_rng(0).random(shape, dtype=np.float32)
+            y = r(x)  # 130 x 100 is above the range: tiled by the runner
+            assert y.shape == shape and psnr_float(ref(x), y) >= 100.0, shape
+
+
+@pytest.mark.parametrize("precision,floor", [("fp16", 60.0), ("int8", 35.0)])
+def test_fp16_and_int8(arts, precision, floor):
+    net, _, f = arts
+    m = _manifest(f[precision])
+    assert m["validation"]["status"] == "pass" and m["precision"] == precision
+    if precision == "int8":
+        q = m["quantization"]
+        assert q["input_range_pinned"] == [0.0, 1.0] and q["quantizer"] == "XNNPACKQuantizer"
+        assert m["calibration"]["samples"] == 4 and m["size_bytes"] < _manifest(f["fp32"])["size_bytes"]
+    x = np.random.default_rng(1).random((1, 3, 48, 40), dtype=np.float32) * 0.8 + 0.1
+    with open_artifact(f[precision]) as r:
+        assert psnr_float(TorchRunner(net)(x), r(x)) >= floor
+
+
+def test_precision_is_read_from_the_program(arts, tmp_path):
+    from pngan.export.manifest import read_manifest
+    from pngan.export.precision import detect_precision
+
+    _, _, f = arts
+    assert [detect_precision(f[p] / "model.pte") for p in ("fp32", "fp16", "int8")] == ["fp32", "fp16", "int8"]
+    lie = tmp_path / "lie"
+    lie.mkdir()
+    (lie / "model.pte").write_bytes((f["int8"] / "model.pte").read_bytes())
+    (lie / "manifest.json").write_text(json.dumps({**_manifest(f["fp32"]), "precision": "fp32"}))
+    with pytest.raises(ArtifactError, match="says precision fp32 but model.pte holds a int8 model"):
+        read_manifest(lie)
+
+
+@pytest.mark.parametrize("damage,message", [
+    (lambda d: d[:4] + b"ET13" + d[8:], "written by another ExecuTorch version (program format ET13; the installed "
+                                       "executorch"),
+    (lambda d: d[: len(d) // 2], "truncated ExecuTorch program"),
+    (lambda d: b"garbage!" * 64, "not an ExecuTorch program"),
+])
+def test_foreign_or_corrupt_program_is_one_line(arts, tmp_path, capfd, damage, message):
+    _, _, f = arts
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "model.pte").write_bytes(damage((f["fp32"] / "model.pte").read_bytes()))
+    (bad / "manifest.json").write_text(json.dumps(_manifest(f["fp32"])))
+    with pytest.raises(ArtifactError, match=message.replace("(", r"\(")) as e:
+        open_artifact(bad)
+    assert "\n" not in str(e.value)
+    assert "program.cpp" not in capfd.readouterr().err  # the runtime's own log lines are kept off stderr
+    from pngan.cli import main
+
+    img = tmp_path / "in.png"
+    from PIL import Image
+
+    Image.fromarray(np.full((16, 16, 3), 128, np.uint8)).save(img)
+    r = CliRunner().invoke(main, ["denoise", "--artifact", str(bad), "--input-dir", str(img),
+                                  "--result-dir", str(tmp_path / "out")])
+    lines = r.output.strip().splitlines()
+    assert r.exit_code == 1 and len(lines) == 1 and message.split(" (")[0] in lines[0], r.output
+
+
+class _Median(torch.nn.Module):
+    """A user's model with an operator ExecuTorch has no kernel for."""
+
+    pngan_name, pngan_config, pad_multiple = "dncnn", {}, 1
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 3, 3, padding=1)
+
+    def forward(self, x):
+        return x + self.conv(x).median(dim=1, keepdim=True).values
+
+
+def test_unsupported_operator_is_one_line_and_writes_nothing(tmp_path):
+    with pytest.raises(PnganError, match=r"ExecuTorch cannot lower the model: operator aten\.median\.dim is not "
+                                         r"supported") as e:
+        export(_Median().eval(), "executorch", tmp_path, shapes=SHAPES)
+    assert "\n" not in str(e.value) and list(tmp_path.iterdir()) == []
+
+
+def test_missing_extra_is_one_line(arts, tmp_path, monkeypatch):
+    _, w, f = arts
+    monkeypatch.setitem(sys.modules, "executorch", None)
+    r = CliRunner().invoke(export_main, ["--model", "dncnn", "--weights", str(w), "--target", "executorch",
+                                         "--out", str(tmp_path / "o")])
+    lines = r.output.strip().splitlines()
+    assert r.exit_code == 1 and len(lines) == 1 and "install the 'executorch' extra" in lines[0], r.output
+    assert not (tmp_path / "o").exists()
+    with pytest.raises(BackendMissingError, match="'executorch' extra"):
+        open_artifact(f["fp32"])
+
+
+def test_generator_pads_to_its_multiple_exactly(tmp_path):
+    """SMNet-s (tiny config, down-sampling by 2): one dynamic program; odd sizes padded as the network pads."""
+    torch.manual_seed(0)
+    net = build("smnet-s", n_feat=4, height=2).eval()
+    torch.nn.init.normal_(net.conv_out.weight, std=0.1)  # not the near-identity init
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        folder = export(net, "executorch", tmp_path, shapes=ShapeSpec(min_hw=(8, 8), opt_hw=(32, 32), max_hw=(48, 48)))
+    m = _manifest(folder)
+    assert m["size_multiple"] == 2 and m["input_sigma"] > 0 and m["validation"]["status"] == "pass"
+    ref = TorchRunner(net)
+    with open_artifact(folder) as r:
+        for hw in ((32, 32), (33, 47), (20, 14)):
+            x = np.random.default_rng(0).random((1, 3, *hw), dtype=np.float32)
+            assert psnr_float(ref(x), r(x)) >= 100.0, hw
+
+
+def test_parity_and_denoise_run_the_programs(arts, tmp_path):
+    from PIL import Image
+
+    from pngan.cli import main
+
+    _, _, f = arts
+    r = CliRunner().invoke(main, ["parity", "--artifacts", str(f["fp32"].parent), "--sizes", "32",
+                                  "--latency-sizes", "64", "--repeats", "1", "--json", str(tmp_path / "p.json")])
+    assert r.exit_code == 0, r.output
+    rows = {e["name"]: e for e in json.loads((tmp_path / "p.json").read_text())["artifacts"]}
+    assert {k: v["status"] for k, v in rows.items()} == {f"executorch-{p}": "pass" for p in ("fp16", "fp32", "int8")}
+    assert rows["executorch-int8"]["latency"]["64"]["speedup_vs_torch"] > 0
+    src = tmp_path / "in"
+    src.mkdir()
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (30, 41, 3), dtype=np.uint8)).save(src / "a.png")
+    r = CliRunner().invoke(main, ["denoise", "--artifact", str(f["int8"]), "--input-dir", str(src),
+                                  "--result-dir", str(tmp_path / "out")])
+    assert r.exit_code == 0, r.output
+    assert "dncnn (executorch int8)" in r.output and (tmp_path / "out" / "a.png").is_file()
