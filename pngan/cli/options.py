@@ -18,7 +18,8 @@ import click
 
 # The names ``pngan.models`` registers, known here without importing torch
 # (tests/test_cli_options.py checks that this equals ``pngan.models.names()``).
-MODEL_NAMES = ("discriminator", "dncnn", "mirnet", "ridnet", "smnet", "smnet-s")
+MODEL_NAMES = ("discriminator", "dncnn", "mirnet", "nafunet-l", "nafunet-m", "nafunet-s", "ridnet", "smnet",
+               "smnet-s")
 # Options whose value is a registered model name (the flag as declared, before hyphenation).
 MODEL_OPTIONS = ("--method", "--model", "--denoiser")
 
