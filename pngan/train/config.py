@@ -26,7 +26,16 @@ class ConfigError(PnganError):
 class DataConfig:
     train_dir: str = ""          # paired folder (input/ + groundtruth/) for real noisy/clean pairs
     val_dir: str = ""            # held-out pairs ("" = none)
-    clean_dir: str = ""          # finetune stage: clean images to generate noisy ones from
+    clean_dir: str = ""          # finetune stage: clean images to generate noisy ones from; denoiser stage: more
+                                 # clean images for synthesized pairs (with the clean side of train_dir)
+    # Denoiser stage, blind mix (pngan/train/blind.py): fraction of each batch's samples from real pairs, from the
+    # noise generator (model.generator_weights, default the shipped smnet-s) and from the camera pipeline.
+    mix_real: float = 1.0
+    mix_generator: float = 0.0
+    mix_camera: float = 0.0
+    camera_sigma: tuple = (1.5, 45.0)  # camera pairs: noise std at mid-gray, 0-255 scale, log-uniform
+    jpeg_quality: tuple = (70, 95)     # camera pairs: JPEG quality range (uniform), applied with jpeg_prob
+    jpeg_prob: float = 0.8
     patch: int = 64
     batch: int = 8
     workers: int = 0
@@ -56,6 +65,7 @@ class LossConfig:
     noise_kl: float = 0.0         # per-pixel KL between local noise variance maps (AKLD as a loss)
     noise_spectrum: float = 0.0   # mean |log ratio| of the residuals' 2-D power spectra (texture, correlation)
     noise_quantile: float = 0.0   # 1-D Wasserstein distance of the residual values (histogram shape)
+    texture_on: str = "total"     # the residual the two above see: "total" (fake - clean) | "stochastic"
 
 
 @dataclass

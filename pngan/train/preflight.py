@@ -67,6 +67,15 @@ def preflight(stage: str, cfg: TrainConfig, pairs_given: bool = False) -> None:
         _check_kind(m.denoiser_weights, "denoiser", "model.denoiser_weights", m.denoiser)
     if stage == "pngan" and spec(m.generator).kind != "generator":
         raise PnganError(f"model.generator={m.generator} is a {spec(m.generator).kind}, not a generator")
+    if stage == "pngan" and m.generator_weights:
+        _check_kind(m.generator_weights, "generator", "model.generator_weights", m.generator)
+    if stage == "pngan" and cfg.loss.texture_on not in ("total", "stochastic"):
+        raise PnganError(f"loss.texture_on must be 'total' or 'stochastic', got {cfg.loss.texture_on!r}")
+    if stage == "denoiser":
+        from pngan.train.blind import BlindMix
+
+        if BlindMix.from_config(d).generator > 0 and m.generator_weights not in ("", "shipped"):
+            _check_kind(m.generator_weights, "generator", "model.generator_weights")
     if stage == "finetune":
         if not d.clean_dir:
             raise PnganError("data.clean_dir is not set (clean images to generate noisy ones from)")

@@ -18,6 +18,7 @@ from pngan.generate import sample_seed
 from pngan.images import read_image
 from pngan.metrics import akld, psnr
 from pngan.models import build, load_model
+from pngan.train.blind import BlindMix, blind_bank
 from pngan.train.config import TrainConfig
 from pngan.train.data import CropBank, step_generator
 from pngan.train.losses import (alignment_loss, noise_kl_loss, noise_level_loss, noise_quantile_loss,
@@ -121,7 +122,10 @@ class DenoiserStage(Stage):
             if not cfg.data.train_dir:
                 raise PnganError("data.train_dir is not set (a folder with input/ and groundtruth/)")
             pairs = find_pairs(cfg.data.train_dir)
-        self.bank = self._bank(pairs=pairs)
+        if BlindMix.from_config(cfg.data).synthetic:  # real pairs mixed with generator/camera pairs
+            self.bank = blind_bank(cfg, pairs, session.rank)
+        else:
+            self.bank = self._bank(pairs=pairs)
         self.val = _val_pairs(cfg)
 
     def train_step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, float]:
@@ -244,7 +248,9 @@ class PnganStage(Stage):
         kl = noise_kl_loss(fake32.clamp(0, 1), real, clean) if w.noise_kl else zero
         spec = quant = zero
         if w.noise_spectrum or w.noise_quantile:
-            stoch = clean + self.stochastic_part(fake32, clean, step)
+            if w.texture_on not in ("total", "stochastic"):
+                raise PnganError(f"loss.texture_on must be 'total' or 'stochastic', got {w.texture_on!r}")
+            stoch = clean + self.stochastic_part(fake32, clean, step) if w.texture_on == "stochastic" else fake32
             spec = noise_spectrum_loss(stoch, real, clean) if w.noise_spectrum else zero
             quant = noise_quantile_loss(stoch, real, clean) if w.noise_quantile else zero
         loss_g = (w.adversarial * adv + w.alignment * align + w.noise_std * level + w.fidelity * fid
