@@ -27,6 +27,7 @@ def interpreter(path: str | Path, threads: int | None = None) -> Any:
     """``ai_edge_litert.interpreter.Interpreter`` for ``path``, with one-line ``ArtifactError``s."""
     try:
         with quiet():
+            import ai_edge_litert  # noqa: F401 - fails first when the extra is missing
             from ai_edge_litert.interpreter import Interpreter
     except ImportError:
         raise BackendMissingError("ai-edge-litert", "litert") from None
