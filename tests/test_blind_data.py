@@ -144,3 +144,38 @@ def test_denoiser_stage_uses_the_mix(tmp_path):
         assert np.isfinite(out["loss/l1"])
     finally:
         s.close()
+
+
+ARMS = {"all": [], "real": ["data.mix_generator=0", "data.mix_camera=0"], "real+gen": ["data.mix_camera=0"],
+        "real+camera": ["data.mix_generator=0"]}
+
+
+@pytest.mark.parametrize("arm", sorted(ARMS))
+def test_blind_configs_and_their_ablation_arms(tmp_path, arm):
+    from pathlib import Path
+
+    from pngan.images import write_image
+    from pngan.train.config import load_config
+    from pngan.train.data import CropBank
+    from pngan.train.session import start_session
+    from pngan.train.stages import DenoiserStage
+
+    root = Path(__file__).resolve().parents[1] / "scripts" / "configs"
+    for v in ("s", "m", "l"):
+        cfg = load_config(root / f"nafunet-{v}_blind.toml")
+        assert cfg.model.denoiser == f"nafunet-{v}" and cfg.model.denoiser_weights == ""
+    c = np.random.default_rng(0).random((64, 64, 3)).astype(np.float32)
+    write_image(tmp_path / "p" / "groundtruth" / "a_mean.png", c)
+    write_image(tmp_path / "p" / "input" / "a_real.png", np.clip(c + 0.01, 0, 1))
+    cfg = load_config(root / "nafunet-s_blind.toml", [f"data.train_dir={tmp_path / 'p'}", f"run.out_dir={tmp_path / 'r'}",
+                                                       *ARMS[arm]])
+    s = start_session(cfg.run, tmp_path / "r")
+    try:
+        bank = DenoiserStage(cfg, s).bank
+    finally:
+        s.close()
+    if arm == "real":
+        assert isinstance(bank, CropBank)
+    else:
+        want = {"all": [1, 1, 1], "real+gen": [1, 1, 0], "real+camera": [1, 0, 1]}[arm]
+        assert np.allclose(bank.mix.fractions, np.array(want) / sum(want))
