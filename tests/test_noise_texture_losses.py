@@ -76,3 +76,19 @@ def test_quantile_loss_closed_form():
     # a 2x wider fake: W1 = E|e| in steps = sigma * sqrt(2/pi) for Gaussian values
     wide = noise_quantile_loss(clean + 2 * e, clean + e, clean).item()
     assert abs(wide - e.abs().mean().item() * 255) < 1e-3
+
+
+def test_preflight_refuses_bad_texture_settings(tmp_path):
+    import pytest
+
+    from pngan.errors import PnganError
+    from pngan.train.config import load_config
+    from pngan.train.preflight import preflight
+
+    with pytest.raises(PnganError, match="texture_on"):
+        preflight("pngan", load_config(None, ["loss.texture_on=both"]), pairs_given=True)
+    with pytest.raises(PnganError, match="not a generator"):  # a denoiser's weights as the starting generator
+        preflight("pngan", load_config(None, ["model.generator_weights=dncnn_polyu"]), pairs_given=True)
+    with pytest.raises(PnganError, match="no such file"):
+        preflight("pngan", load_config(None, [f"model.generator_weights={tmp_path / 'g.safetensors'}"]),
+                  pairs_given=True)
