@@ -10,8 +10,10 @@ import click
 from pngan.calibration.source import DEFAULT_SAMPLES
 from pngan.cli.errors import run_cli
 from pngan.cli.options import conventions
-from pngan.export.formats import names
+from pngan.export.formats import FORMATS, names
 from pngan.export.shapes import DEFAULT_MAX, DEFAULT_MIN, DEFAULT_OPT
+
+ET_MAX = FORMATS["executorch"].default_max
 
 TARGET_CHOICES = [*names(), "all"]
 HW = click.Tuple([click.IntRange(min=1), click.IntRange(min=1)])
@@ -46,9 +48,10 @@ HW = click.Tuple([click.IntRange(min=1), click.IntRange(min=1)])
               help="Dynamic: smallest H W (TensorRT profile, Core ML range).")
 @click.option("--opt-shape", type=HW, default=DEFAULT_OPT, show_default=True, metavar="H W",
               help="Dynamic: H W to tune for (TensorRT profile, Core ML default) and the calibration crop size.")
-@click.option("--max-shape", type=HW, default=DEFAULT_MAX, show_default=True, metavar="H W",
-              help="Dynamic: largest H W (TensorRT profile, Core ML range, ExecuTorch upper bound: XNNPACK reserves "
-                   "memory for it; larger inputs are tiled by the runner).")
+@click.option("--max-shape", type=HW, default=None, metavar="H W",
+              help=f"Dynamic: largest H W (TensorRT profile, Core ML range, ExecuTorch upper bound: XNNPACK reserves "
+                   f"memory for it; larger inputs are tiled by the runner). Default: {DEFAULT_MAX[0]} {DEFAULT_MAX[1]}, "
+                   f"ExecuTorch {ET_MAX[0]} {ET_MAX[1]}.")
 @click.option("--max-batch", type=click.IntRange(min=1), default=1, show_default=True,
               help="TensorRT profile: largest batch.")
 @click.option("--litert-sizes", default=None, metavar="HxW[,HxW...]",
@@ -61,7 +64,7 @@ HW = click.Tuple([click.IntRange(min=1), click.IntRange(min=1)])
 def main(model_name: str, weights: Path | None, target: str, precision: str, calib_dir: Path | None,
          calib_noise: str, calib_samples: int, clean_calib: bool, max_accuracy_drop: float | None,
          no_validate: bool, input_shape: tuple[int, int] | None,
-         dynamic: bool, min_shape: tuple[int, int], opt_shape: tuple[int, int], max_shape: tuple[int, int],
+         dynamic: bool, min_shape: tuple[int, int], opt_shape: tuple[int, int], max_shape: tuple[int, int] | None,
          max_batch: int, litert_sizes: str | None, seed: int, out: Path, force: bool) -> None:
     """Trace MODEL and write OUT/<target>-<precision>/ with the artifact and a manifest.json."""
 

@@ -5,7 +5,8 @@ factor ``size_multiple``, from ``--min-shape`` to ``--max-shape``; the runner pa
 sizes the way the network pads itself) -> ``to_edge_transform_and_lower`` with the
 ``XnnpackPartitioner`` -> ``to_executorch``. Ops XNNPACK does not take run on ExecuTorch's
 portable kernels (listed in the manifest). XNNPACK plans its memory for the upper bound,
-so ``--max-shape`` sets the working memory; larger inputs are tiled by the runner.
+so ``--max-shape`` sets the working memory (the table's default 1024 x 1024); larger inputs are tiled by the
+runner.
 
 FP16: the network in float16 between a cast of the float32 input and of the output.
 INT8: ``pngan.export.pt2e`` with the ``XNNPACKQuantizer`` (per-channel symmetric weights).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import tempfile
@@ -22,7 +23,7 @@ from pngan.export import formats
 from pngan.export.formats import PRECISIONS, Format
 from pngan.export.job import ExportJob
 from pngan.export.manifest import tool_versions, write_manifest
-from pngan.export.shapes import ShapeSpec
+from pngan.export.shapes import DEFAULT_MAX, ShapeSpec
 from pngan.export.validate import artifact_size, fix_hint, validate_artifact, validation_images
 from pngan.generate import input_sigma
 from pngan.models import spec
@@ -134,6 +135,8 @@ def export(net: nn.Module, target: str, out: str | os.PathLike, *, precision: st
             raise PnganError(f"--max-accuracy-drop must be > 0 dB, got {max_accuracy_drop}")
     t.check()
     shapes = shapes or ShapeSpec()
+    if shapes.max_hw is None and shapes.fixed is None:  # the target's default upper bound
+        shapes = dataclasses.replace(shapes, max_hw=shapes.hw_range(t.fmt.default_max or DEFAULT_MAX)[2])
     out = Path(out)
     final = out / artifact_dirname(target, precision)
     if final.exists() and not force:

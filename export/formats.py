@@ -39,6 +39,7 @@ class Format:
     precision_of: str | None = None  # fn(path) -> precision read from the model file (None: opaque)
     metadata_of: str | None = None  # fn(path) -> pngan metadata stamped in a bare model file
     shapes: str = "range"  # "range": dynamic H x W in [min, max]; "sizes": fixed-size signatures
+    default_max: tuple[int, int] | None = None  # largest H x W without --max-shape (None: shapes.DEFAULT_MAX)
     bench: tuple[str, ...] = ()  # precisions scripts/bench_runtimes.py times by default
 
     @property
@@ -75,7 +76,8 @@ FORMATS: dict[str, Format] = {f.name: f for f in (
            _R + "executorch_runner:ExecuTorchRunner", PRECISIONS,
            "ExecuTorch with XNNPACK: Android, iOS, Linux, macOS", ("executorch", "torchao"),
            int8_fix="--calib-dir of photos like yours with --calib-samples 64, or --precision fp16",
-           precision_of=_R + "executorch_runner:pte_precision", bench=PRECISIONS),
+           precision_of=_R + "executorch_runner:pte_precision", bench=PRECISIONS,
+           default_max=(1024, 1024)),  # XNNPACK plans its working memory for the upper bound
     Format("litert", "LiteRT (XNNPACK)", ".tflite", "litert", _X + "litert_export:export_litert",
            _X + "litert_export:require_litert", _R + "litert_runner:LiteRtRunner", PRECISIONS,
            "LiteRT (TensorFlow Lite) with XNNPACK: Android, iOS, Linux, microcontrollers",

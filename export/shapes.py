@@ -29,13 +29,14 @@ class ShapeSpec:
 
     Batch stays dynamic (ONNX, OpenVINO) or ranges over ``1..max_batch`` (TensorRT profile).
     ``sizes`` are the fixed-size signatures of targets without dynamic shapes (LiteRT);
-    default: ``fixed``, else the opt shape and twice it (within the max).
+    default: ``fixed``, else the opt shape and twice it (within the max). ``max_hw=None``
+    leaves the upper bound to the target (``hw_range(default_max)``).
     """
 
     fixed: HW | None = None
     min_hw: HW = DEFAULT_MIN
     opt_hw: HW = DEFAULT_OPT
-    max_hw: HW = DEFAULT_MAX
+    max_hw: HW | None = None  # None: the target's default (DEFAULT_MAX; ExecuTorch plans memory for it: 1024)
     opt_batch: int = 1
     max_batch: int = 1
     sizes: tuple[HW, ...] | None = None
@@ -48,9 +49,10 @@ class ShapeSpec:
             if hw is not None and (len(hw) != 2 or min(hw) < 1):
                 raise PnganError(f"{name} must be two sizes >= 1 (H W), got {hw}")
         if self.fixed is None:
+            hi = self.max_hw or (max(DEFAULT_MAX[0], self.opt_hw[0]), max(DEFAULT_MAX[1], self.opt_hw[1]))
             for i, dim in enumerate(("height", "width")):
-                if not self.min_hw[i] <= self.opt_hw[i] <= self.max_hw[i]:
-                    raise PnganError(f"{dim}: need min <= opt <= max, got {self.min_hw[i]}, {self.opt_hw[i]}, {self.max_hw[i]}")
+                if not self.min_hw[i] <= self.opt_hw[i] <= hi[i]:
+                    raise PnganError(f"{dim}: need min <= opt <= max, got {self.min_hw[i]}, {self.opt_hw[i]}, {hi[i]}")
         if not 1 <= self.opt_batch <= self.max_batch:
             raise PnganError(f"need 1 <= opt batch <= max batch, got {self.opt_batch}, {self.max_batch}")
 
@@ -67,11 +69,12 @@ class ShapeSpec:
         """Crop size of calibration data: the export resolution (fixed, else opt)."""
         return self.fixed or self.opt_hw
 
-    def hw_range(self) -> tuple[HW, HW, HW]:
-        """``(min, opt, max)`` H x W (all equal when fixed)."""
+    def hw_range(self, default_max: HW = DEFAULT_MAX) -> tuple[HW, HW, HW]:
+        """``(min, opt, max)`` H x W (all equal when fixed); ``default_max`` when no max was given (never below opt)."""
         if self.fixed:
             return self.fixed, self.fixed, self.fixed
-        return self.min_hw, self.opt_hw, self.max_hw
+        hi = self.max_hw or (max(default_max[0], self.opt_hw[0]), max(default_max[1], self.opt_hw[1]))
+        return self.min_hw, self.opt_hw, hi
 
     def profile(self) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
         """TensorRT optimization profile: ``(min, opt, max)`` NCHW shapes of the input."""
@@ -84,7 +87,8 @@ class ShapeSpec:
             return tuple(self.sizes)
         if self.fixed:
             return (self.fixed,)
-        twice = (min(2 * self.opt_hw[0], self.max_hw[0]), min(2 * self.opt_hw[1], self.max_hw[1]))
+        hi = self.hw_range()[2]
+        twice = (min(2 * self.opt_hw[0], hi[0]), min(2 * self.opt_hw[1], hi[1]))
         return tuple(dict.fromkeys((self.opt_hw, twice)))
 
     def summary(self, kind: str = "range") -> dict:
