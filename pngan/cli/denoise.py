@@ -19,7 +19,8 @@ BACKENDS = ", ".join(f.title for f in FORMATS.values())
 
 @click.command()
 @click.option("--method", default=None, help="Denoiser name: mirnet, ridnet, dncnn, ... (see `pngan models`); "
-              "runs in PyTorch.")
+              "runs in PyTorch. Default: the shipped default denoiser (marked in `pngan models`), or the "
+              "model a .safetensors --weights file names.")
 @click.option("--artifact", type=click.Path(path_type=Path), default=None,
               help=f"An export folder (with manifest.json) from pngan-export: runs through its backend "
                    f"({BACKENDS}) instead of --method.")
@@ -55,9 +56,8 @@ def _check_arguments(method: str | None, artifact: Path | None, weights: Path | 
                      input_dir: Path) -> None:
     from pngan.errors import PnganError
 
-    if (method is None) == (artifact is None):
-        raise PnganError("give --method NAME (PyTorch) or --artifact FOLDER (an exported model), not "
-                         + ("both" if method else "neither"))
+    if method is not None and artifact is not None:
+        raise PnganError("give --method NAME (PyTorch) or --artifact FOLDER (an exported model), not both")
     if artifact is not None and weights is not None:
         raise PnganError("--weights applies to --method; an artifact holds its own weights")
     if artifact is not None and device != "cpu":
@@ -265,6 +265,10 @@ def run_denoise(method: str | None, input_dir: Path, result_dir: Path, weights: 
     from pngan.errors import PnganError, WriteError
 
     _check_arguments(method, artifact, weights, device, input_dir)
+    if method is None and artifact is None:  # the shipped default, or the model a weights file names
+        from pngan.models.shipped import default_denoiser
+
+        method = default_denoiser(weights)
     if metrics not in METRICS:
         raise PnganError(f"unknown --metrics {metrics!r}; choose one of: {', '.join(METRICS)}")
     from pngan.atomic import make_dir

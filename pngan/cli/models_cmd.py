@@ -11,9 +11,13 @@ def models() -> None:
     import json
 
     from pngan.models import names, shipped_weights, spec
+    from pngan.models.shipped import DEFAULT_DENOISER, DEFAULT_GENERATOR
+
+    defaults = {DEFAULT_DENOISER: "default denoiser", DEFAULT_GENERATOR: "default generator"}
 
     for name in names():
         s = spec(name)
         w = shipped_weights(name)
-        click.echo(f"{name:14s} {s.kind:13s} shipped={w.name if w else '-'}  {s.description}")
+        mark = f"  [{defaults[name]}]" if name in defaults else ""
+        click.echo(f"{name:14s} {s.kind:13s} shipped={w.name if w else '-'}  {s.description}{mark}")
         click.echo(f"{'':14s} config={json.dumps(s.defaults, sort_keys=True)}")

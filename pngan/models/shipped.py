@@ -20,6 +20,22 @@ SHIPPED = {
 }
 
 
+DEFAULT_DENOISER = "dncnn"  # what `pngan denoise` and `pngan demo` run without --method
+DEFAULT_GENERATOR = "smnet-s"
+
+
+def default_denoiser(weights: str | os.PathLike | None = None) -> str:
+    """The model name ``pngan denoise`` uses without ``--method``: the one a project ``.safetensors``
+    ``weights`` file names, else :data:`DEFAULT_DENOISER`."""
+    if weights is not None:
+        p = resolve(weights)
+        if p.suffix == ".safetensors" and p.is_file():
+            name = read_metadata(p).get("name")
+            if name:
+                return str(name)
+    return DEFAULT_DENOISER
+
+
 def shipped_weights(name: str) -> Path | None:
     """Path of the shipped weights for ``name`` or ``None`` if none ship (or the file is absent)."""
     try:
