@@ -160,3 +160,17 @@ def test_openvino_int8_through_pngan_export(tmp_path):
 def test_unknown_name_suggests_a_variant():
     with pytest.raises(PnganError, match="did you mean 'nafunet-s'"):
         build("nafunet_ss")
+
+
+def test_bench_counts_conv_macs():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "bench_denoisers.py"
+    spec_ = importlib.util.spec_from_file_location("bench_denoisers", path)
+    mod = importlib.util.module_from_spec(spec_)
+    spec_.loader.exec_module(mod)
+    assert mod.conv_macs(build("dncnn"), 32) == 32 * 32 * (3 * 32 * 9 + 6 * 32 * 32 * 9 + 32 * 3 * 9)
+    tiny = build("nafunet-s", width=4, enc_blocks=[0], middle_blocks=0, dec_blocks=[0])
+    # intro 3x3 (3->4) + ending 3x3 (4->3) at 32x32, down 2x2 (4->8) and up 1x1 (8->16) at 16x16
+    assert mod.conv_macs(tiny, 32) == 32 * 32 * (3 * 4 * 9 * 2) + 16 * 16 * (8 * 4 * 4 + 16 * 8)
