@@ -112,9 +112,16 @@ def available_memory(device: str = "cpu") -> int | None:
 
 
 def bytes_per_pixel(net) -> int:
-    """Estimated peak bytes per input pixel of running ``net`` (a torch module) on a whole image."""
+    """Estimated peak bytes per input pixel of running ``net`` (a torch module) on a whole image.
+
+    The widest conv's channels, or the model's own ``widest_per_pixel`` (channels per input pixel of its widest
+    activation, weighted by resolution) where it defines one.
+    """
     import torch.nn as nn
 
+    own = getattr(net, "widest_per_pixel", None)  # a U-Net's widest convs run at 1/16 of the input's size
+    if own:
+        return BYTES_PER_CHANNEL_PIXEL * int(-(-own // 1))
     widest = max((m.out_channels for m in net.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))),
                  default=64)
     return BYTES_PER_CHANNEL_PIXEL * int(widest)

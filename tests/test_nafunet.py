@@ -174,3 +174,11 @@ def test_bench_counts_conv_macs():
     tiny = build("nafunet-s", width=4, enc_blocks=[0], middle_blocks=0, dec_blocks=[0])
     # intro 3x3 (3->4) + ending 3x3 (4->3) at 32x32, down 2x2 (4->8) and up 1x1 (8->16) at 16x16
     assert mod.conv_macs(tiny, 32) == 32 * 32 * (3 * 4 * 9 * 2) + 16 * 16 * (8 * 4 * 4 + 16 * 8)
+
+
+def test_memory_estimate_is_resolution_weighted():
+    from pngan.runtimes.autotile import BYTES_PER_CHANNEL_PIXEL, bytes_per_pixel
+
+    net = build("nafunet-s")
+    assert bytes_per_pixel(net) == BYTES_PER_CHANNEL_PIXEL * 16  # not the 512-channel up-conv at 1/16 size
+    assert bytes_per_pixel(build("dncnn")) == BYTES_PER_CHANNEL_PIXEL * 32

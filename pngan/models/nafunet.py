@@ -138,6 +138,9 @@ class NAFUNet(nn.Module):
         if isinstance(middle_blocks, bool) or not isinstance(middle_blocks, int) or middle_blocks < 0:
             raise ValueError(f"middle_blocks must be an integer >= 0, got {middle_blocks!r}")
         self.pad_multiple = 2 ** len(enc)
+        # widest activation per input pixel (full resolution; lower levels have 2x the channels on 1/4 the pixels),
+        # for pngan.runtimes.autotile's memory estimate: the widest conv (at 1/16 size) would overstate it 32x
+        self.widest_per_pixel = width * max(1, dw_expand // 2, ffn_expand // 2)
         self.intro = nn.Conv2d(in_channels, width, 3, padding=1)
         self.encoders, self.downs = nn.ModuleList(), nn.ModuleList()
         c = width
