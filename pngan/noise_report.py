@@ -158,6 +158,15 @@ class NoiseReport:
                 "reference_awgn": self.reference, "stats": self.stats}
 
 
+def stochastic_fraction(clean: np.ndarray, fake_a: np.ndarray, fake_b: np.ndarray) -> float:
+    """Share of the fake residual's power that changes with the seed: ``var(a - b) / 2 / var(a - clean)``
+    for two samples ``a``, ``b`` of one clean image (1 for pure noise; near 0 for a deterministic change of
+    the content, which no denoiser can undo and which AKLD and the histogram still count as noise)."""
+    a, b, c = (x.astype(np.float64) for x in (fake_a, fake_b, clean))
+    total = float(np.var(a - c))
+    return float(np.var(a - b) / 2 / total) if total > 0 else 0.0
+
+
 def _crop(img: np.ndarray) -> np.ndarray:
     h, w = img.shape[:2]
     y, x = max(0, (h - CROP) // 2), max(0, (w - CROP) // 2)
@@ -201,6 +210,7 @@ def evaluate_noise(pairs: list[tuple[str, Path, Path, list[Path]]], generator: P
     real_t, fake_t = NoiseTexture(), NoiseTexture()
     awgn = {label: [] for label, _ in GRIDS["gaussian"]}  # AKLD of AWGN at each level, one sample per image
     crops, crop_groups = [], set()
+    stochastic: list[float] = []
     for stem, clean_p, real_p, fake_ps in pairs:
         clean, real = read_image(clean_p), read_image(real_p)
         _check_size(clean, real, clean_p, real_p.name)
@@ -219,6 +229,8 @@ def evaluate_noise(pairs: list[tuple[str, Path, Path, list[Path]]], generator: P
             return float(np.mean([kl_gauss_zero_center(noise_variance_map(f, clean), v_real) for f in noisy]))
 
         per_image[stem] = akld_of(fakes)
+        if len(fakes) >= 2:
+            stochastic.append(stochastic_fraction(clean, fakes[0], fakes[1]))
         counts[stem] = len(fakes)
         real_t.add(clean, real, group_of(stem))
         fake_t.add(clean, fakes, group_of(stem))
@@ -249,7 +261,8 @@ def evaluate_noise(pairs: list[tuple[str, Path, Path, list[Path]]], generator: P
     return NoiseReport(
         akld=float(np.mean(list(per_image.values()))), per_image=per_image,
         samples=n_samples.pop() if len(n_samples) == 1 else counts,
-        texture={**fake_cmp, "hist_kld_per_image": dict(zip(stems, fake_cmp["hist_kld_per_image"]))},
+        texture={**fake_cmp, "hist_kld_per_image": dict(zip(stems, fake_cmp["hist_kld_per_image"])),
+                 "stochastic_fraction": float(np.mean(stochastic)) if stochastic else None},
         reference={"level": best_label, "akld": float(np.mean(best_scores)),
                    "per_image": dict(zip(stems, best_scores)),
                    "note": "best AWGN level on these very images by AKLD (an oracle), 1 sample per image",
@@ -274,6 +287,9 @@ def summary_lines(r: NoiseReport) -> list[str]:
     out = [f"{'':30s} {'fake':>8s} {'AWGN ref':>8s} {'real':>8s}",
            f"{'AKLD (vs real)':30s} {r.akld:8.4f} {ref['akld']:8.4f} {'-':>8s}"]
     out += [f"{name:30s} {fmt(a):>8s} {fmt(b):>8s} {fmt(c):>8s}" for name, a, b, c in rows]
+    if r.texture.get("stochastic_fraction") is not None:
+        out.append(f"{'seed-dependent share of power':30s} {r.texture['stochastic_fraction']:8.3f} {1.0:8.3f} "
+                   f"{'-':>8s}")
     out.append(f"{'noise std R,G,B (0-255)':30s} fake {', '.join(f'{v:.2f}' for v in s['fake']['std'])}; "
                f"AWGN ref {', '.join(f'{v:.2f}' for v in s['reference_awgn']['std'])}; "
                f"real {', '.join(f'{v:.2f}' for v in s['real']['std'])}")

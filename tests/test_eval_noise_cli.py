@@ -66,7 +66,8 @@ def test_output_json_and_figures(folders, tmp_path):
     assert r.exit_code == 0, r.output
     res = json.loads(out_json.read_text())
     assert set(res) == {"akld", "per_image", "samples", "reference_awgn", "stats", "hist_kld", "hist_kld_per_image",
-                        "spectrum_db", "autocorrelation_mae"} and res["samples"] == 2
+                        "spectrum_db", "autocorrelation_mae", "stochastic_fraction"} and res["samples"] == 2
+    assert 0 <= res["stochastic_fraction"] <= 1.5
     assert set(res["per_image"]) == set(STEMS) == set(res["hist_kld_per_image"])
     for s in STEMS:  # the numbers are AKLD on the images as written (8-bit)
         c, rl = read_image(folders["clean"] / f"{s}_mean.png"), read_image(folders["real"] / f"{s}_real.png")

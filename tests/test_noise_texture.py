@@ -169,3 +169,15 @@ def test_bad_inputs_are_one_line_errors():
         compare(NoiseTexture(), NoiseTexture())
     with pytest.raises(TextureError):
         radial_spectrum(np.zeros((32, 32)))
+
+
+def test_stochastic_fraction_separates_noise_from_a_deterministic_change():
+    from pngan.noise_report import stochastic_fraction
+
+    rng = np.random.default_rng(0)
+    clean = rng.uniform(0.2, 0.8, (64, 64, 3))
+    n1, n2, d = (rng.normal(0, 0.02, clean.shape) for _ in range(3))
+    assert abs(stochastic_fraction(clean, clean + n1, clean + n2) - 1) < 0.03  # pure noise
+    assert stochastic_fraction(clean, clean + d, clean + d) == 0  # the same change for every seed
+    assert abs(stochastic_fraction(clean, clean + d + n1, clean + d + n2) - 0.5) < 0.03  # half and half
+    assert stochastic_fraction(clean, clean, clean) == 0
