@@ -22,6 +22,15 @@ def _bank(mix: BlindMix, gen=None, seed: int = 0, rank: int = 0, patch: int = 32
     return BlindBank(real, clean, mix, gen, patch=patch, batch=batch, seed=seed, rank=rank)
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Per-crop synthesis is tiny work: conftest's 2 threads only spin against each other (40x slower, loaded CPU)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 @pytest.fixture(scope="module")
 def generator():
     from pngan.models import load_model
@@ -45,7 +54,7 @@ def test_same_seed_and_step_same_batch(generator):
 def test_mix_fractions_are_honored(generator):
     mix = BlindMix(real=2, generator=1, camera=1)
     bank = _bank(mix, generator, patch=16)
-    src = torch.cat([bank[s]["source"] for s in range(100)])
+    src = torch.cat([bank[s]["source"] for s in range(64)])
     got = np.bincount(src.numpy(), minlength=3) / len(src)
     assert np.allclose(got, [0.5, 0.25, 0.25], atol=0.05), dict(zip(SOURCES, got))
     only_real = torch.cat([_bank(BlindMix(real=1, camera=0))[s]["source"] for s in range(5)])

@@ -16,6 +16,15 @@ VARIANTS = ["nafunet-s", "nafunet-m", "nafunet-l"]
 TINY = {"width": 4, "enc_blocks": [1, 1], "middle_blocks": 1, "dec_blocks": [1, 1]}
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Small forward passes: conftest's 2 threads only spin against each other on a loaded 2-core CPU."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 def _nonzero(net: torch.nn.Module) -> torch.nn.Module:
     """Trained-like weights: the zero-initialised residual scales and the near-zero ending made non-trivial."""
     torch.manual_seed(1)
@@ -77,8 +86,14 @@ def test_weights_of_another_width_are_one_clear_line(tmp_path):
     small = save_weights(build("nafunet-s"), tmp_path / "s.safetensors")
     with pytest.raises(CheckpointError, match="weights are for model 'nafunet-s', not 'nafunet-m'"):
         load_model("nafunet-m", small)
-    with pytest.raises(CheckpointError, match=r"do not match architecture 'nafunet-m'.*shape mismatch"):
-        load_weights(build("nafunet-m"), small)
+    with pytest.raises(CheckpointError, match=r"do not match architecture 'nafunet-l'.*shape mismatch"):
+        load_weights(build("nafunet-l"), small)  # width 32 vs 16
+    with pytest.raises(CheckpointError, match=r"do not match architecture 'nafunet-m'.*missing"):
+        load_weights(build("nafunet-m"), small)  # same width, more blocks
+    wide = save_weights(build("nafunet-s", width=32), tmp_path / "s32.safetensors")
+    assert load_model("nafunet-s", wide).pngan_config["width"] == 32  # the file's own config is rebuilt
+    with pytest.raises(CheckpointError, match=r"shape mismatch"):
+        load_weights(build("nafunet-s"), wide)
     plain = tmp_path / "s.pth"
     torch.save(build("nafunet-s").state_dict(), plain)
     with pytest.raises(CheckpointError) as e:
