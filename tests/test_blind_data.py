@@ -176,8 +176,8 @@ def test_blind_configs_and_their_ablation_arms(tmp_path, arm):
     c = np.random.default_rng(0).random((64, 64, 3)).astype(np.float32)
     write_image(tmp_path / "p" / "groundtruth" / "a_mean.png", c)
     write_image(tmp_path / "p" / "input" / "a_real.png", np.clip(c + 0.01, 0, 1))
-    cfg = load_config(root / "nafunet-s_blind.toml", [f"data.train_dir={tmp_path / 'p'}", f"run.out_dir={tmp_path / 'r'}",
-                                                       *ARMS[arm]])
+    over = [f"data.train_dir={tmp_path / 'p'}", f"run.out_dir={tmp_path / 'r'}", *ARMS[arm]]
+    cfg = load_config(root / "nafunet-s_blind.toml", over)
     s = start_session(cfg.run, tmp_path / "r")
     try:
         bank = DenoiserStage(cfg, s).bank
