@@ -9,7 +9,8 @@ so ``--max-shape`` sets the working memory (the table's default 1024 x 1024); la
 runner.
 
 FP16: the network in float16 between a cast of the float32 input and of the output.
-INT8: ``pngan.export.pt2e`` with the ``XNNPACKQuantizer`` (per-channel symmetric weights).
+INT8: ``pngan.export.pt2e`` with the ``XNNPACKQuantizer`` (per-channel symmetric weights); a graph
+ExecuTorch cannot lower at INT8 with dynamic shapes is fixed at the opt shape (``dynamic_fallback``).
 The program carries a ``pngan_metadata`` method returning the manifest's core fields as
 UTF-8 JSON bytes, so a ``.pte`` says what it holds (model, precision) without its folder.
 """
@@ -105,6 +106,44 @@ def _op_name(target: Any) -> str:
     return re.sub(r"^<EdgeOpOverload: |>: schema.*$", "", str(getattr(target, "_name", name)))
 
 
+def _int8(model: nn.Module, sample: torch.Tensor, shapes: dict[str, Any] | None, job: ExportJob, step: int,
+          meta: dict[str, Any]) -> tuple[bytes, list[str], dict[str, Any], dict[str, Any] | None]:
+    """PT2E with the XNNPACK quantizer, lowered with dynamic H x W, else at the opt shape.
+
+    ExecuTorch 1.5's XNNPACK passes fail on int8 graphs with dynamic shapes whose activations
+    flow into ops left to portable kernels (SMNet's attention and reflect padding:
+    ``ChannelsLastTaggedReshapePass``, with every op or only the convolutions quantized). Such a
+    model is lowered at the fixed opt shape instead; the runner tiles other sizes. Returns the
+    program, its portable ops, the quantization record and the shape fields that replace the
+    dynamic ones (``None`` when dynamic worked).
+    """
+    from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (
+        XNNPACKQuantizer, get_symmetric_quantization_config)
+
+    from pngan.export.pt2e import global_minmax, quantize
+
+    quantizer = XNNPACKQuantizer().set_global(global_minmax(get_symmetric_quantization_config(is_per_channel=True)))
+    try:
+        qmodel, record = quantize(model, sample, shapes, quantizer, job.calibration, step)
+    except PnganError:
+        raise
+    except Exception as e:  # noqa: BLE001
+        raise operator_error(e, "ExecuTorch INT8 quantization failed") from e
+    try:
+        data, portable = lower(qmodel, sample, shapes, meta)
+        return data, portable, record, None
+    except PnganError as e:
+        if shapes is None or "not supported" in str(e):  # static already, or an operator no kernel takes
+            raise
+        why = str(e).split(": ", 1)[-1][:160]
+    hw = list(sample.shape[2:])
+    fixed = {"dynamic_dims": [], "input_shape": [1, 3, *hw], "shape_range": None, "size_multiple": step,
+             "dynamic_fallback": f"ExecuTorch could not lower this INT8 graph with dynamic H x W ({why}); "
+                                 f"exported at {hw[0]}x{hw[1]}, other sizes are tiled by the runner"}
+    data, portable = lower(qmodel, sample, None, {**meta, **fixed})
+    return data, portable, record, fixed
+
+
 def export_executorch(net: nn.Module, folder: Path, job: ExportJob) -> dict[str, Any]:
     """Write ``folder/model.pte``; returns manifest fields."""
     require_executorch()
@@ -116,31 +155,18 @@ def export_executorch(net: nn.Module, folder: Path, job: ExportJob) -> dict[str,
     meta.update(precision=job.precision, format="pngan executorch", **fields)
     with quiet():
         if job.precision == "int8":
-            from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (
-                XNNPACKQuantizer, get_symmetric_quantization_config)
-
-            from pngan.export.pt2e import global_minmax, quantize
-
-            quantizer = XNNPACKQuantizer().set_global(global_minmax(get_symmetric_quantization_config(
-                is_per_channel=True)))
-            try:
-                model, record = quantize(model, sample, shapes, quantizer, job.calibration, step)
-            except PnganError:
-                raise
-            except Exception as e:  # noqa: BLE001
-                raise operator_error(e, "ExecuTorch INT8 quantization failed") from e
-        elif job.precision == "fp16":
-            model = HalfPrecision(model)
-        data, portable = lower(model, sample, shapes, meta)
+            data, portable, record, fixed = _int8(model, sample, shapes, job, step, meta)
+            fields.update(fixed or {})
+        else:
+            data, portable = lower(HalfPrecision(model) if job.precision == "fp16" else model, sample, shapes, meta)
     path = folder / "model.pte"
     write_bytes(path, data)
-    from executorch.runtime import Runtime  # noqa: F401 - the loader the runner uses (checked at validation)
-
     out: dict[str, Any] = {"artifact": path.name, "backend": "XNNPACK", "program_bytes": len(data),
                            "pte_format": data[4:8].decode("ascii", "replace"), "portable_ops": portable,
                            "metadata_method": METADATA_METHOD, **fields}
     if record:
         out["quantization"] = record
     if job.precision == "fp16":
-        out["compute"] = "float16 inside (XNNPACK), float32 input and output"
+        out["compute"] = ("float16 inside (XNNPACK; its serializer stores convolution weights as float32), "
+                          "float32 input and output")
     return out

@@ -162,6 +162,7 @@ def export(net: nn.Module, target: str, out: str | os.PathLike, *, precision: st
             **shapes.summary(t.fmt.shapes)}
     if generator:  # its input is clean + input_sigma/255 * N(0, 1): needed to deploy it
         info["input_sigma"] = input_sigma(net)
+    info["tiling"] = tiling_record(net)
     versions = tool_versions(*t.packages)
     make_dir(out)
     try:
@@ -195,6 +196,17 @@ def export(net: nn.Module, target: str, out: str | os.PathLike, *, precision: st
         warnings.warn(f"{final.name} failed validation ({record['rule']} not met){hint}; the artifact is kept "
                       f"at {final}", ValidationFailed, stacklevel=2)
     return final
+
+
+def tiling_record(net: nn.Module) -> dict[str, int]:
+    """How an app tiles large images for ``net``: receptive radius (impulse probe on torch), overlap, margin, align."""
+    from pngan.runtimes.autotile import geometry_for, receptive_radius
+    from pngan.runtimes.torch_runner import TorchRunner
+
+    radius = receptive_radius(TorchRunner(net))
+    geo = geometry_for(radius)
+    return {"receptive_radius": radius, "overlap": geo["overlap"], "margin": geo["margin"],
+            "align": int(getattr(net, "pad_multiple", 1))}
 
 
 def available(target: str, precision: str) -> str | None:

@@ -34,11 +34,25 @@ def global_minmax(config: Any) -> Any:
                                output_activation=swap(config.output_activation))
 
 
+VALUE_KEEPING = ("pad", "slice", "view", "clone", "copy", "contiguous", "index", "select", "narrow", "reshape",
+                 "permute", "transpose", "expand", "unsqueeze", "squeeze")  # ops that only move input values
+
+
+def _from_input(node: Any) -> bool:
+    """Whether ``node`` is a graph input, or the input moved by padding/slicing/reshaping only."""
+    while getattr(node, "op", None) == "call_function" and node.args:
+        name = str(getattr(node.target, "__name__", node.target))
+        if not any(k in name for k in VALUE_KEEPING):
+            return False
+        node = node.args[0]
+    return getattr(node, "op", None) == "placeholder"
+
+
 def pin_input_observers(prepared: torch.fx.GraphModule, low: float = 0.0, high: float = 1.0) -> int:
-    """Set every observer fed directly by a graph input to ``[low, high]``; returns how many."""
+    """Set every observer of the graph input (or of it padded/sliced) to ``[low, high]``; returns how many."""
     n = 0
     for node in prepared.graph.nodes:
-        if node.op != "call_module" or not node.args or getattr(node.args[0], "op", None) != "placeholder":
+        if node.op != "call_module" or not node.args or not _from_input(node.args[0]):
             continue
         obs = getattr(prepared, str(node.target))
         if hasattr(obs, "min_val") and hasattr(obs, "max_val"):
@@ -72,6 +86,8 @@ def quantize(model: nn.Module, sample: torch.Tensor, dynamic_shapes: Any, quanti
         raise PnganError("INT8 needs calibration data (pass --calib-dir)")
     gm = torch.export.export(model, (sample,), dynamic_shapes=dynamic_shapes).module()
     prepared = prepare_pt2e(gm, quantizer)
+    if not any(n.op == "call_module" and "activation_post_process" in str(n.target) for n in prepared.graph.nodes):
+        raise PnganError(f"INT8: {type(quantizer).__name__} found no operator to quantize in this model")
     with torch.no_grad():
         for x in calibration.inputs():
             prepared(_fit(x, multiple))
