@@ -32,7 +32,8 @@ def test_wheel_layout(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     for required in ("pngan/export/__init__.py", "pngan/runtimes/__init__.py", "pngan/calibration/__init__.py",
                      "pngan/assets/coffee.png", "pngan/weights/dncnn_polyu.safetensors",
-                     "pngan/weights/dncnn_poisson-gaussian.safetensors", "pngan/weights/smnet-s_polyu.safetensors"):
+                     "pngan/weights/dncnn_poisson-gaussian.safetensors", "pngan/weights/smnet-s_polyu.safetensors",
+                     "pngan/weights/smnet-s_polyu-texture.safetensors"):
         assert required in names, required
     tops = {n.split("/")[0] for n in names}
     assert tops == {"pngan", f"{wheel.name.split('-')[0]}-{wheel.name.split('-')[1]}.dist-info"}
