@@ -182,3 +182,29 @@ def test_parity_and_denoise_run_the_programs(arts, tmp_path):
                                   "--result-dir", str(tmp_path / "out")])
     assert r.exit_code == 0, r.output
     assert "dncnn (executorch int8)" in r.output and (tmp_path / "out" / "a.png").is_file()
+
+
+def test_int8_falls_back_to_a_fixed_shape_when_dynamic_lowering_fails(arts, tmp_path, monkeypatch):
+    """ExecuTorch 1.5 cannot lower SMNet's INT8 graph with dynamic shapes; such graphs get the opt shape."""
+    import pngan.export.executorch_export as etx
+
+    net, _, _ = arts
+    real = etx.lower
+
+    def dynamic_fails(model, sample, shapes, metadata):
+        if shapes is not None:
+            raise PnganError("ExecuTorch cannot lower the model: An error occurred when running the "
+                             "'ChannelsLastTaggedReshapePass' pass")
+        return real(model, sample, shapes, metadata)
+
+    monkeypatch.setattr(etx, "lower", dynamic_fails)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        folder = export(net, "executorch", tmp_path, precision="int8", shapes=SHAPES, calib_samples=2)
+    m = _manifest(folder)
+    assert m["input_shape"] == [1, 3, 32, 32] and m["shape_range"] is None and m["dynamic_dims"] == []
+    assert "ChannelsLastTaggedReshapePass" in m["dynamic_fallback"] and m["validation"]["status"] == "pass"
+    with open_artifact(folder) as r:
+        assert r.static_shape == (1, 32, 32)
+        x = np.random.default_rng(0).random((1, 3, 50, 70), dtype=np.float32)
+        assert psnr_float(r.feed(TorchRunner(net))(x), r(x)) >= 35.0
