@@ -8,12 +8,11 @@ from typing import TYPE_CHECKING
 import click
 
 from pngan.cli.errors import run_cli
+from pngan.weights import DEFAULT_DENOISER as DEMO_MODEL
+from pngan.weights import DEFAULT_GENERATOR as GENERATOR
 
 if TYPE_CHECKING:
     import numpy as np
-
-DEMO_MODEL = "dncnn"
-GENERATOR = "smnet-s"
 
 
 @click.command()

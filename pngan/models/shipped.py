@@ -10,7 +10,7 @@ import torch.nn as nn
 from pngan.errors import CheckpointError, ModelError
 from pngan.models.registry import build, spec
 from pngan.models.weights import load, load_weights, read_metadata
-from pngan.weights import folder, resolve
+from pngan.weights import DEFAULT_DENOISER, DEFAULT_GENERATOR, folder, resolve  # noqa: F401
 
 # model name -> its default file in pngan/weights/. Other shipped files are picked by name
 # (``--weights dncnn_poisson-gaussian``): see :func:`pngan.weights.resolve`.
@@ -18,10 +18,6 @@ SHIPPED = {
     "dncnn": "dncnn_polyu.safetensors",          # stage 1 on real PolyU pairs (the better one on real photos)
     "smnet-s": "smnet-s_polyu.safetensors",
 }
-
-
-DEFAULT_DENOISER = "dncnn"  # what `pngan denoise` and `pngan demo` run without --method
-DEFAULT_GENERATOR = "smnet-s"
 
 
 def default_denoiser(weights: str | os.PathLike | None = None) -> str:

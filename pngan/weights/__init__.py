@@ -11,6 +11,10 @@ from importlib import resources
 from pathlib import Path
 
 
+DEFAULT_DENOISER = "dncnn"  # what `pngan denoise` and `pngan demo` run without --method
+DEFAULT_GENERATOR = "smnet-s"
+
+
 def folder() -> Path:
     """The folder holding the shipped ``.safetensors`` files."""
     return Path(str(resources.files(__name__)))
