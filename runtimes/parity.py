@@ -115,12 +115,21 @@ def generator_input(clean: np.ndarray, ref: Any, seed: int) -> np.ndarray:
     return np.clip(clean + sigma / 255.0 * noise, 0, 1).astype(np.float32)
 
 
-def _crop(img: np.ndarray, size: int) -> np.ndarray:
-    """``size x size`` crop of an (H, W, 3) image, reflect-tiled when smaller."""
-    h, w = img.shape[:2]
-    if h < size or w < size:
-        img = np.pad(img, ((0, max(0, size - h)), (0, max(0, size - w)), (0, 0)), mode="symmetric")
-    return np.ascontiguousarray(img[:size, :size])
+def _hw(size: int | tuple[int, int]) -> tuple[int, int]:
+    return (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
+
+
+def _label(size: int | tuple[int, int]) -> str:
+    h, w = _hw(size)
+    return f"{h}x{w}"
+
+
+def _crop(img: np.ndarray, size: int | tuple[int, int]) -> np.ndarray:
+    """``H x W`` crop (``size``: one int or ``(H, W)``) of an (H, W, 3) image, reflect-tiled when smaller."""
+    (ch, cw), (h, w) = _hw(size), img.shape[:2]
+    if h < ch or w < cw:
+        img = np.pad(img, ((0, max(0, ch - h)), (0, max(0, cw - w)), (0, 0)), mode="symmetric")
+    return np.ascontiguousarray(img[:ch, :cw])
 
 
 class References:
@@ -161,7 +170,7 @@ class References:
 
 
 def check_artifact(folder: Path, pairs: PairSet, refs: References, th: Thresholds, *,
-                   sizes: tuple[int, ...] = (128, 256), latency_sizes: tuple[int, ...] = (256, 512),
+                   sizes: tuple[int | tuple[int, int], ...] = (128, 256), latency_sizes: tuple[int, ...] = (256, 512),
                    repeats: int = 5, seed: int = 0, options: dict[str, Any] | None = None,
                    torch_latency: dict | None = None,
                    progress: Callable[[str], None] | None = None) -> dict[str, Any]:
@@ -201,7 +210,7 @@ def check_artifact(folder: Path, pairs: PairSet, refs: References, th: Threshold
 
         ref_run = runner.feed(ref)  # a fixed-size engine sees tiles: torch gets the same tiles, not the tiling error
 
-        say(f"  {name}: output parity at {', '.join(f'{v}x{v}' for v in sizes)}")
+        say(f"  {name}: output parity at {', '.join(_label(v) for v in sizes)}")
         rng = np.random.default_rng(seed)
         outputs = []
         worst, worst_abs = math.inf, 0.0
@@ -209,12 +218,13 @@ def check_artifact(folder: Path, pairs: PairSet, refs: References, th: Threshold
         real_margins: list[float] = []
         for size in sizes:
             real_src = generator_input(pairs.items[0][2], ref, seed) if generator else pairs.items[0][1]
-            for kind, x in (("random", rng.random((1, 3, size, size), dtype=np.float32)),
+            for kind, x in (("random", rng.random((1, 3, *_hw(size)), dtype=np.float32)),
                             ("real", to_tensor_batch(_crop(real_src, size)))):
                 y_ref, y = ref_run(x), runner(x)
                 db, mx = psnr_float(y_ref, y), float(np.abs(y_ref - y).max())
                 base = psnr_float(y_ref, x)
-                outputs.append({"input": kind, "size": size, "psnr_db": _fmt(db), "max_abs": mx,
+                outputs.append({"input": kind, "size": size if isinstance(size, int) else list(size),
+                                "psnr_db": _fmt(db), "max_abs": mx,
                                 "identity_db": _fmt(base)})
                 if kind == "real" or manifest["precision"] != "int8":  # INT8 ranges are calibrated on real data
                     worst = min(worst, db)
@@ -290,7 +300,8 @@ def check_artifact(folder: Path, pairs: PairSet, refs: References, th: Threshold
 
 
 def run_parity(root: str | os.PathLike, *, data: str | os.PathLike | None = None, thresholds: Thresholds | None = None,
-               sizes: tuple[int, ...] = (128, 256), latency_sizes: tuple[int, ...] = (256, 512), repeats: int = 5,
+               sizes: tuple[int | tuple[int, int], ...] = (128, 256), latency_sizes: tuple[int, ...] = (256, 512),
+               repeats: int = 5,
                threads: int | None = None, seed: int = 0, limit: int | None = None,
                progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """The parity report for every artifact under ``root`` (see the module docstring)."""

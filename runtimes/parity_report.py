@@ -87,7 +87,8 @@ def to_markdown(report: dict[str, Any]) -> str:
                   f"(else mean margin ≥ {t['int8_margin_db']:g} dB), "
                   f"so an artifact returning its input or with other weights fails.",
               f"Pairs: {report['data']}.",
-              f"Output parity on random and real inputs at {', '.join(f'{v}²' for v in report['sizes'])}; "
+              f"Output parity on random and real inputs at "
+              f"{', '.join(f'{v}²' if isinstance(v, int) else f'{v[0]}x{v[1]}' for v in report['sizes'])}; "
               f"latency over {report['repeats']} runs, threads: {report['threads'] or 'default'}.",
               f"Result: {s['pass']} pass, {s['fail']} fail, {s['error']} error, {s['skipped']} skipped."]
     return "\n".join(lines) + "\n"

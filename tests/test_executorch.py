@@ -169,10 +169,11 @@ def test_parity_and_denoise_run_the_programs(arts, tmp_path):
     from pngan.cli import main
 
     _, _, f = arts
-    r = CliRunner().invoke(main, ["parity", "--artifacts", str(f["fp32"].parent), "--sizes", "32",
+    r = CliRunner().invoke(main, ["parity", "--artifacts", str(f["fp32"].parent), "--sizes", "32,24x40",
                                   "--latency-sizes", "64", "--repeats", "1", "--json", str(tmp_path / "p.json")])
     assert r.exit_code == 0, r.output
     rows = {e["name"]: e for e in json.loads((tmp_path / "p.json").read_text())["artifacts"]}
+    assert [o["size"] for o in rows["executorch-fp32"]["outputs"]] == [32, 32, [24, 40], [24, 40]]
     assert {k: v["status"] for k, v in rows.items()} == {f"executorch-{p}": "pass" for p in ("fp16", "fp32", "int8")}
     assert rows["executorch-int8"]["latency"]["64"]["speedup_vs_torch"] > 0
     src = tmp_path / "in"

@@ -9,14 +9,18 @@ import click
 from pngan.cli.errors import run_cli
 
 
-def _sizes(ctx, param, value: str) -> tuple[int, ...]:
-    try:
-        out = tuple(int(v) for v in value.split(",") if v.strip())
-    except ValueError:
-        raise click.BadParameter(f"expected comma-separated sizes, got {value!r}") from None
-    if any(v < 1 for v in out):
-        raise click.BadParameter(f"sizes must be >= 1, got {value!r}")
-    return out
+def _sizes(ctx, param, value: str) -> tuple:
+    """``128,256`` (squares) or, for --sizes, ``384x512`` (H x W) entries."""
+    out: list = []
+    for v in (v.strip().lower() for v in value.split(",") if v.strip()):
+        try:
+            hw = tuple(int(p) for p in v.split("x"))
+        except ValueError:
+            raise click.BadParameter(f"expected comma-separated sizes, got {value!r}") from None
+        if len(hw) not in (1, 2) or (len(hw) == 2 and param.name != "sizes") or min(hw) < 1:
+            raise click.BadParameter(f"sizes must be >= 1 (--sizes also takes HxW), got {value!r}")
+        out.append(hw[0] if len(hw) == 1 else hw)
+    return tuple(out)
 
 
 @click.command()
@@ -42,7 +46,8 @@ def _sizes(ctx, param, value: str) -> tuple[int, ...]:
                    "judge).")
 @click.option("--int8-keep-gain", type=click.FloatRange(0, 1), default=0.5, show_default=True,
               help="INT8 denoisers: least fraction of torch's denoising gain (over the noisy input) kept.")
-@click.option("--sizes", default="128,256", show_default=True, callback=_sizes, help="Output-parity input sizes.")
+@click.option("--sizes", default="128,256", show_default=True, callback=_sizes,
+              help="Output-parity input sizes: N (N x N) or HxW, comma-separated.")
 @click.option("--latency-sizes", default="256,512", show_default=True, callback=_sizes, help="Latency input sizes.")
 @click.option("--repeats", type=click.IntRange(1), default=5, show_default=True, help="Timed runs per latency.")
 @click.option("--threads", type=click.IntRange(1), default=None, help="Threads for every backend (default: theirs).")
