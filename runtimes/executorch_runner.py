@@ -117,7 +117,8 @@ class ExecuTorchRunner(BaseRunner):
         if threads:
             from executorch.extension.pybindings import portable_lib
 
-            portable_lib._unsafe_reset_threadpool(int(threads))
+            with quiet():  # it logs the reset (and the CPU probe) on stderr
+                portable_lib._unsafe_reset_threadpool(int(threads))
         with quiet() as cap:
             try:
                 self.method = self.program.load_method("forward")
