@@ -49,9 +49,9 @@ HW = click.Tuple([click.IntRange(min=1), click.IntRange(min=1)])
 @click.option("--opt-shape", type=HW, default=DEFAULT_OPT, show_default=True, metavar="H W",
               help="Dynamic: H W to tune for (TensorRT profile, Core ML default) and the calibration crop size.")
 @click.option("--max-shape", type=HW, default=None, metavar="H W",
-              help=f"Dynamic: largest H W (TensorRT profile, Core ML range, ExecuTorch upper bound: XNNPACK reserves "
-                   f"memory for it; larger inputs are tiled by the runner). Default: {DEFAULT_MAX[0]} {DEFAULT_MAX[1]}, "
-                   f"ExecuTorch {ET_MAX[0]} {ET_MAX[1]}.")
+              help=f"Dynamic: largest H W (TensorRT profile, Core ML range, ExecuTorch upper bound: XNNPACK "
+                   f"reserves memory for it; larger inputs are tiled by the runner). Default: {DEFAULT_MAX[0]} "
+                   f"{DEFAULT_MAX[1]}, ExecuTorch {ET_MAX[0]} {ET_MAX[1]}.")
 @click.option("--max-batch", type=click.IntRange(min=1), default=1, show_default=True,
               help="TensorRT profile: largest batch.")
 @click.option("--litert-sizes", default=None, metavar="HxW[,HxW...]",

@@ -11,7 +11,8 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-pytest.importorskip("executorch.runtime", reason="the 'executorch' extra is not installed (pip install -e .[executorch])")
+MISSING = "the 'executorch' extra is not installed: pip install -e .[executorch]"
+pytest.importorskip("executorch.runtime", reason=MISSING)
 
 from pngan.errors import ArtifactError, BackendMissingError, PnganError  # noqa: E402
 from pngan.export import export  # noqa: E402
