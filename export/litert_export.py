@@ -87,12 +87,20 @@ def fp16_weights(path: Path) -> dict[str, Any]:
     return {"tool": "ai_edge_quantizer float_casting", "weights": "float16", "activations": "float32"}
 
 
-def op_names(path: Path) -> list[str]:
-    """Sorted distinct builtin op names of a ``.tflite`` file."""
+def inspect(path: Path) -> tuple[list[str], dict[str, Any]]:
+    """Sorted distinct builtin op names of a ``.tflite`` file, and its I/O dtypes (scale, zero point if int8)."""
+    import numpy as np
     from ai_edge_litert.interpreter import Interpreter
 
     it = Interpreter(model_path=str(path))
-    return sorted({d["op_name"] for d in it._get_ops_details()})
+    r = it.get_signature_runner(next(iter(it.get_signature_list())))
+    io = {}
+    for kind, details in (("input", r.get_input_details()), ("output", r.get_output_details())):
+        d = next(iter(details.values()))
+        dtype = np.dtype(d["dtype"]).name
+        io[kind] = {"dtype": dtype} if dtype == "float32" else {
+            "dtype": dtype, "scale": float(d["quantization"][0]), "zero_point": int(d["quantization"][1])}
+    return sorted({d["op_name"] for d in it._get_ops_details()}), io
 
 
 def export_litert(net: nn.Module, folder: Path, job: ExportJob) -> dict[str, Any]:
@@ -126,12 +134,12 @@ def export_litert(net: nn.Module, folder: Path, job: ExportJob) -> dict[str, Any
             raise operator_error(e, "LiteRT cannot convert the model") from e
         if job.precision == "fp16":
             record = fp16_weights(path)
-        ops = op_names(path)
+        ops, io = inspect(path)
     fields: dict[str, Any] = {
         "artifact": path.name, "signatures": [{"name": signature_name(h, w), "input_shape": [1, 3, h, w]}
                                               for h, w in sizes],
         "input_name": "args_0", "output_name": "output_0", "fit": FIT, "dynamic_dims": [], "batch": 1,
-        "ops": ops, "rewrites": ({"subpixel_upsampling": rewritten} if rewritten else {})}
+        "ops": ops, "io": io, "rewrites": ({"subpixel_upsampling": rewritten} if rewritten else {})}
     if record:
         fields["quantization"] = record
     return fields

@@ -7,6 +7,10 @@ one ``1 x 3 x H x W`` size; ``fit`` chooses how other sizes run:
   to the smallest signature holding it (output cropped); a larger one is tiled with the
   largest signature (``tiled(exact=True)``, overlap from the receptive radius);
 - ``"exact"``: only the signatures' sizes; any other is one ``InputError`` line.
+
+INT8 files may take and give int8 tensors (when every consumer of the input is quantized, as in
+SMNet-s); the runner quantizes and dequantizes with their scale and zero point, so callers always
+pass and get float32.
 """
 
 from __future__ import annotations
@@ -52,6 +56,24 @@ def tflite_precision(path: Path) -> str | None:
     return "int8" if "int8" in kinds else "fp16" if "float16" in kinds else "fp32"
 
 
+def quantize_io(x: np.ndarray, detail: dict[str, Any]) -> np.ndarray:
+    """``x`` as the signature's input tensor wants it: float32 as it is, int8/uint8 with its scale and zero point."""
+    dtype = np.dtype(detail["dtype"])
+    if dtype == np.float32:
+        return x
+    scale, zero = detail["quantization"]
+    info = np.iinfo(dtype)
+    return np.clip(np.round(x / scale) + zero, info.min, info.max).astype(dtype)
+
+
+def dequantize_io(y: np.ndarray, detail: dict[str, Any]) -> np.ndarray:
+    """A signature's output as float32 (int8/uint8 outputs dequantized with their scale and zero point)."""
+    if np.dtype(detail["dtype"]) == np.float32:
+        return y
+    scale, zero = detail["quantization"]
+    return ((y.astype(np.float32) - zero) * scale).astype(np.float32)
+
+
 class LiteRtRunner(BaseRunner):
     """Runs ``model.tflite``; options ``threads`` (interpreter threads) and ``fit`` (``tile``/``exact``)."""
 
@@ -64,16 +86,18 @@ class LiteRtRunner(BaseRunner):
         self.path = Path(path)
         self.interp = interpreter(self.path, threads)
         self.runners: dict[tuple[int, int], tuple[Any, str, str]] = {}
+        self.io: dict[tuple[int, int], tuple[dict[str, Any], dict[str, Any]]] = {}
         self._warm: set[tuple[int, int]] = set()
         for name in self.interp.get_signature_list():
             with quiet():  # 'INFO: Created TensorFlow Lite XNNPACK delegate' on stderr
                 r = self.interp.get_signature_runner(name)
             (iname, idet), = r.get_input_details().items()
-            (oname, _), = r.get_output_details().items()
+            (oname, odet), = r.get_output_details().items()
             shape = tuple(int(v) for v in idet["shape"])
             if len(shape) != 4 or shape[:2] != (1, 3):
                 raise ArtifactError(f"{self.path}: signature {name!r} takes {list(shape)}, not 1 x 3 x H x W")
             self.runners[shape[2:]] = (r, iname, oname)
+            self.io[shape[2:]] = (idet, odet)
         if not self.runners:
             raise ArtifactError(f"{self.path}: LiteRT model has no signatures")
         self.sizes = sorted(self.runners, key=lambda s: (s[0] * s[1], s))
@@ -101,15 +125,17 @@ class LiteRtRunner(BaseRunner):
     def _signature(self, x: np.ndarray) -> np.ndarray:
         """Run images of exactly one signature's size, one at a time."""
         r, iname, oname = self.runners[x.shape[2:]]
+        idet, odet = self.io[x.shape[2:]]
         outs = []
         for i in range(x.shape[0]):
-            xi = {iname: np.ascontiguousarray(x[i:i + 1])}
+            xi = {iname: quantize_io(np.ascontiguousarray(x[i:i + 1]), idet)}
             if x.shape[2:] not in self._warm:  # the first call creates the XNNPACK delegate and says so on stderr
                 with quiet():
-                    outs.append(np.asarray(r(**xi)[oname], np.float32))
+                    y = r(**xi)[oname]
                 self._warm.add(x.shape[2:])
             else:
-                outs.append(np.asarray(r(**xi)[oname], np.float32))
+                y = r(**xi)[oname]
+            outs.append(dequantize_io(np.asarray(y), odet))
         return np.concatenate(outs)
 
     def feed(self, fn: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.ndarray], np.ndarray]:

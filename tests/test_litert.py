@@ -178,3 +178,14 @@ def test_generator_converts_through_the_subpixel_rewrite(tmp_path):
     x = np.random.default_rng(0).random((1, 3, 32, 32), dtype=np.float32)
     with open_artifact(folder) as r:
         assert psnr_float(TorchRunner(net)(x), r(x)) >= 100.0  # against the original, not the rewritten model
+
+
+def test_int8_io_is_quantized_and_dequantized_by_the_runner():
+    from pngan.runtimes.litert_runner import dequantize_io, quantize_io
+
+    detail = {"dtype": np.int8, "quantization": (1 / 255, -128)}
+    x = (np.arange(256, dtype=np.float32) / 255).reshape(1, 1, 16, 16)
+    q = quantize_io(x, detail)
+    assert q.dtype == np.int8 and q.min() == -128 and q.max() == 127
+    assert np.abs(dequantize_io(q, detail) - x).max() < 1e-6  # exact for 8-bit images
+    assert quantize_io(x, {"dtype": np.float32}) is x
