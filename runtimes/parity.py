@@ -42,7 +42,7 @@ def find_artifacts(root: str | os.PathLike, depth: int = 3) -> list[Path]:
     (reported as broken). ``root`` itself counts when it is one. Hidden folders are skipped."""
     root = Path(root)
     if root.is_file():  # a bare model file (.onnx/.xml), checked by check_artifact
-        if root.suffix.lower() not in formats.bare_suffixes():
+        if root.suffix.lower() not in formats.bare_suffixes() and not (root.parent / "manifest.json").is_file():
             raise PnganError(f"{root}: not a model file ({' or '.join(formats.bare_suffixes())}) nor a folder "
                              f"of artifacts")
         return [root]
