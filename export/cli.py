@@ -25,7 +25,8 @@ HW = click.Tuple([click.IntRange(min=1), click.IntRange(min=1)])
 @click.option("--weights", type=click.Path(path_type=Path), default=None,
               help="Weights (.safetensors or official .pth). Default: the shipped weights of --model.")
 @click.option("--target", default="onnx", show_default=True, metavar="|".join(TARGET_CHOICES),
-              help="Export target; 'all' exports every target available here and lists the skipped ones.")
+              help="Export target; 'all' exports every target available here and lists the skipped ones. "
+                   + "; ".join(f"{f.name}: {f.runs_on}" for f in FORMATS.values()) + ".")
 @click.option("--precision", default="fp32", show_default=True, metavar="fp32|fp16|int8")
 @click.option("--calib-dir", type=click.Path(path_type=Path), default=None,
               help="INT8: folder of images to calibrate on (random crops): noisy photos are used as they are; "
