@@ -154,9 +154,10 @@ def test_generator_pads_to_its_multiple_exactly(tmp_path):
     torch.nn.init.normal_(net.conv_out.weight, std=0.1)  # not the near-identity init
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        folder = export(net, "executorch", tmp_path, shapes=ShapeSpec(min_hw=(8, 8), opt_hw=(32, 32), max_hw=(48, 48)))
+        folder = export(net, "executorch", tmp_path, shapes=ShapeSpec(min_hw=(8, 8), opt_hw=(32, 32), max_hw=(48, 48)),
+                        validate=False)  # checked below
     m = _manifest(folder)
-    assert m["size_multiple"] == 2 and m["input_sigma"] > 0 and m["validation"]["status"] == "pass"
+    assert m["size_multiple"] == 2 and m["input_sigma"] > 0 and m["shape_range"]["max"] == [48, 48]
     ref = TorchRunner(net)
     with open_artifact(folder) as r:
         for hw in ((32, 32), (33, 47), (20, 14)):

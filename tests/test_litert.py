@@ -171,10 +171,10 @@ def test_generator_converts_through_the_subpixel_rewrite(tmp_path):
     torch.nn.init.normal_(net.conv_out.weight, std=0.1)  # not the near-identity init
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        folder = export(net, "litert", tmp_path, shapes=ShapeSpec(sizes=((32, 32),)))
+        folder = export(net, "litert", tmp_path, shapes=ShapeSpec(sizes=((32, 32),)), validate=False)  # checked below
     m = _manifest(folder)
     assert m["rewrites"] == {"subpixel_upsampling": 2} and m["input_sigma"] > 0
-    assert m["validation"]["status"] == "pass" and "TRANSPOSE_CONV" not in m["ops"]
+    assert "TRANSPOSE_CONV" not in m["ops"] and m["tiling"]["align"] == 2
     x = np.random.default_rng(0).random((1, 3, 32, 32), dtype=np.float32)
     with open_artifact(folder) as r:
         assert psnr_float(TorchRunner(net)(x), r(x)) >= 100.0  # against the original, not the rewritten model
