@@ -28,6 +28,9 @@ from pngan.export.validate import artifact_size, fix_hint, validate_artifact, va
 from pngan.generate import input_sigma
 from pngan.models import spec
 from pngan.models.weights import sha256
+from pngan.runtimes.quiet import hush_loggers
+
+hush_loggers()  # torchao and torch log warnings on import (coremltools and the PT2E targets import them)
 
 
 @dataclass(frozen=True)
