@@ -89,9 +89,9 @@ def train(stage_name: str, cfg: TrainConfig, resume: bool = False, export_weight
                 done = step + 1
                 if bar is not None:
                     bar.update(1)
-                    if done % cfg.run.log_every == 0:
+                    if cfg.run.log_every and done % cfg.run.log_every == 0:
                         bar.set_postfix({k.split("/")[-1]: f"{v:.4g}" for k, v in scalars.items() if "lr" not in k})
-                if done % cfg.run.log_every == 0:
+                if cfg.run.log_every and done % cfg.run.log_every == 0:  # 0: no losses.csv
                     session.log(done, scalars)
                 if cfg.run.image_every and done % cfg.run.image_every == 0 and hasattr(stage, "images"):
                     session.log_images(done, "clean|real|fake", stage.images(batch, step))
@@ -100,7 +100,7 @@ def train(stage_name: str, cfg: TrainConfig, resume: bool = False, export_weight
                     if last_val:
                         session.log(done, last_val, "val.csv")
                         best = _keep_best(stage, last_val, best, done, out, session.is_main)
-                if session.is_main and done % cfg.run.ckpt_every == 0:
+                if session.is_main and cfg.run.ckpt_every and done % cfg.run.ckpt_every == 0:  # 0: at exit only
                     save_checkpoint(out / CKPT, done, stage.modules(), stage.arch())
                     saved = done
                 if stop_requested:
