@@ -26,7 +26,8 @@ def export_tiny_dncnn():
     Returns ``(net, weights_path, {target: artifact_folder})``, as ``pngan-export`` writes them.
     """
 
-    def make(folder, targets=("onnx",)):
+    def make(folder, targets=("onnx",), precisions=None, **export_kw):
+        """``precisions`` given: one target, exported at each, keyed by precision; ``export_kw`` go to export."""
         import warnings
 
         from pngan.export import export
@@ -38,7 +39,22 @@ def export_tiny_dncnn():
         weights = save_weights(net, folder / "w.safetensors")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            arts = {t: export(net, t, folder / "arts", weights=weights) for t in targets}
+            if precisions is None:
+                arts = {t: export(net, t, folder / "arts", weights=weights, **export_kw) for t in targets}
+            else:
+                (target,) = targets
+                arts = {p: export(net, target, folder / "arts", precision=p, weights=weights, **export_kw)
+                        for p in precisions}
         return net, weights, arts
 
     return make
+
+
+@pytest.fixture
+def one_thread():
+    """Torch at 1 thread for the test: small work where conftest's 2 threads only spin against each other on
+    a loaded 2-core CPU (40x slower measured)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

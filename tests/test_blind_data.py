@@ -22,13 +22,7 @@ def _bank(mix: BlindMix, gen=None, seed: int = 0, rank: int = 0, patch: int = 32
     return BlindBank(real, clean, mix, gen, patch=patch, batch=batch, seed=seed, rank=rank)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Per-crop synthesis is tiny work: conftest's 2 threads only spin against each other (40x slower, loaded CPU)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest: small work, 1 torch thread
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ from pngan.export import export  # noqa: E402
 from pngan.export.cli import main as export_main  # noqa: E402
 from pngan.export.shapes import ShapeSpec  # noqa: E402
 from pngan.metrics import psnr_float  # noqa: E402
-from pngan.models import build, save_weights  # noqa: E402
+from pngan.models import build  # noqa: E402
 from pngan.runtimes import InputError, open_artifact  # noqa: E402
 from pngan.runtimes.torch_runner import TorchRunner  # noqa: E402
 
@@ -28,17 +28,10 @@ SHAPES = ShapeSpec(opt_hw=(32, 32), sizes=((32, 32), (48, 64), (256, 256)))  # 2
 
 
 @pytest.fixture(scope="module")
-def arts(tmp_path_factory):
+def arts(tmp_path_factory, export_tiny_dncnn):
     """A tiny DnCNN exported at FP32, FP16 and INT8 with two signatures (shipped samples for calibration)."""
-    out = tmp_path_factory.mktemp("lt")
-    torch.manual_seed(0)
-    net = build("dncnn", features=8, depth=3).eval()
-    w = save_weights(net, out / "w.safetensors")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        folders = {p: export(net, "litert", out / "a", precision=p, weights=w, shapes=SHAPES, calib_samples=4)
-                   for p in ("fp32", "fp16", "int8")}
-    return net, w, folders
+    return export_tiny_dncnn(tmp_path_factory.mktemp("lt"), ("litert",), precisions=("fp32", "fp16", "int8"),
+                             shapes=SHAPES, calib_samples=4)
 
 
 def _manifest(folder):

@@ -16,13 +16,7 @@ VARIANTS = ["nafunet-s", "nafunet-m", "nafunet-l"]
 TINY = {"width": 4, "enc_blocks": [1, 1], "middle_blocks": 1, "dec_blocks": [1, 1]}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Small forward passes: conftest's 2 threads only spin against each other on a loaded 2-core CPU."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest: small work, 1 torch thread
 
 
 def _nonzero(net: torch.nn.Module) -> torch.nn.Module:
