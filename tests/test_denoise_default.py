@@ -8,7 +8,8 @@ from click.testing import CliRunner
 from pngan.cli import main
 from pngan.images import read_image, write_image
 from pngan.models import build, save_weights
-from pngan.models.shipped import DEFAULT_DENOISER, default_denoiser, shipped_weights
+from pngan.models.shipped import default_denoiser, shipped_weights
+from pngan.weights import DEFAULT_DENOISER
 from pngan.samples import sample_image
 
 

@@ -11,7 +11,7 @@ def models() -> None:
     import json
 
     from pngan.models import names, shipped_weights, spec
-    from pngan.models.shipped import DEFAULT_DENOISER, DEFAULT_GENERATOR
+    from pngan.weights import DEFAULT_DENOISER, DEFAULT_GENERATOR
 
     defaults = {DEFAULT_DENOISER: "default denoiser", DEFAULT_GENERATOR: "default generator"}
 

@@ -10,7 +10,7 @@ import torch.nn as nn
 from pngan.errors import CheckpointError, ModelError
 from pngan.models.registry import build, spec
 from pngan.models.weights import load, load_weights, read_metadata
-from pngan.weights import DEFAULT_DENOISER, DEFAULT_GENERATOR, folder, resolve  # noqa: F401
+from pngan.weights import DEFAULT_DENOISER, folder, resolve
 
 # model name -> its default file in pngan/weights/. Other shipped files are picked by name
 # (``--weights dncnn_poisson-gaussian``): see :func:`pngan.weights.resolve`.

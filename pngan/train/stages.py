@@ -248,8 +248,6 @@ class PnganStage(Stage):
         kl = noise_kl_loss(fake32.clamp(0, 1), real, clean) if w.noise_kl else zero
         spec = quant = zero
         if w.noise_spectrum or w.noise_quantile:
-            if w.texture_on not in ("total", "stochastic"):
-                raise PnganError(f"loss.texture_on must be 'total' or 'stochastic', got {w.texture_on!r}")
             stoch = clean + self.stochastic_part(fake32, clean, step) if w.texture_on == "stochastic" else fake32
             spec = noise_spectrum_loss(stoch, real, clean) if w.noise_spectrum else zero
             quant = noise_quantile_loss(stoch, real, clean) if w.noise_quantile else zero
