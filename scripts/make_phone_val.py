@@ -35,16 +35,6 @@ import numpy as np
 SIGMA = (15.0, 40.0)
 QUALITY = (70, 95)
 SAMPLES = 2
-ROLE_TOKENS = ("mean", "gt", "clean", "groundtruth")
-
-
-def key_of(stem: str) -> str:
-    """The file stem without its clean-role token (``x_mean`` -> ``x``), as ``pngan.data.pairs`` keys it."""
-    parts = stem.split("_")
-    for i in range(len(parts) - 1, -1, -1):
-        if parts[i].lower() in ROLE_TOKENS and len(parts) > 1:
-            return "_".join(parts[:i] + parts[i + 1:])
-    return stem
 
 
 def draw(seed: int, name: str, k: int) -> tuple[float, int, tuple[int, int, int]]:
@@ -58,6 +48,7 @@ def draw(seed: int, name: str, k: int) -> tuple[float, int, tuple[int, int, int]
 def make(clean_dir: Path, out: Path, seed: int = 0) -> list[dict]:
     """Write the pairs (see the module docstring); returns the per-pair records."""
     from pngan.data.clean import clean_images
+    from pngan.data.pairs import CLEAN_TOKENS, pair_key
     from pngan.images import read_image, write_image
     from pngan.train.blind import camera_noisy
 
@@ -69,7 +60,7 @@ def make(clean_dir: Path, out: Path, seed: int = 0) -> list[dict]:
         for k in range(SAMPLES):
             sigma, quality, s = draw(seed, f.name, k)
             noisy = camera_noisy(clean, sigma, s, quality)
-            key = f"{key_of(f.stem)}_p{k}"
+            key = f"{pair_key(f, CLEAN_TOKENS)}_p{k}"
             write_image(out / "input" / f"{key}_real.png", noisy)
             write_image(out / "groundtruth" / f"{key}_mean.png", clean)
             records.append({"id": key, "source": f.name, "sigma": round(sigma, 3), "jpeg_quality": quality,
