@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pngan.cli.app_cmd import build_app, default_web_dir, make_server
+from pngan.webapp import build_app, default_web_dir, make_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 ASSET = Path(__file__).resolve().parent.parent / "pngan" / "assets" / "coffee.png"
@@ -92,7 +92,7 @@ def app_dir(tmp_path_factory) -> Path:
         pytest.skip(why)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the INT8 calibration note
-        return build_app(tmp_path_factory.mktemp("web") / "app", echo=lambda _: None)
+        return build_app(tmp_path_factory.mktemp("web") / "app", echo=lambda _: None).path
 
 
 @pytest.fixture(scope="module")
@@ -190,8 +190,8 @@ def wait_done(page, timeout: float = 60_000) -> str:
 def rerun(page, timeout: float = 60_000) -> str:
     page.evaluate("window.pnganResult = null")
     page.click("#run")
-    page.wait_for_function(f"window.pnganResult !== null || document.getElementById('status').dataset.state === "
-                           f"'error'", timeout=timeout)
+    page.wait_for_function("window.pnganResult !== null || document.getElementById('status').dataset.state === "
+                           "'error'", timeout=timeout)
     return wait_done(page, timeout)
 
 
@@ -487,7 +487,7 @@ def test_page_normals_match_rng_js(tmp_path):
     import json
     import subprocess
 
-    from pngan.cli.app_cmd import page_normals
+    from pngan.webapp import page_normals
 
     rng_js = default_web_dir() / "rng.js"
     script = tmp_path / "n.mjs"
@@ -585,7 +585,7 @@ def test_tiled_photo_draws_progressively_and_matches_python(page, url, app_dir, 
 # --- `pngan app` errors: one line, exit 1, no browser needed ---------------------------------------------
 
 def fake_web_dir(root: Path, with_ort: bool = True) -> Path:
-    from pngan.cli.app_cmd import ORT_FILES
+    from pngan.webapp import ORT_FILES
 
     (root / "index.html").parent.mkdir(parents=True, exist_ok=True)
     (root / "index.html").write_text("<!doctype html>")
@@ -650,8 +650,10 @@ def test_build_from_given_export_artifacts(tmp_path, export_tiny_dncnn):
     (tmp_path / "d" / "arts" / "openvino-fp32" / "manifest.json").write_text(json.dumps(
         {"model": "dncnn", "target": "openvino", "precision": "fp32", "artifact": "model.xml"}))
     with pytest.warns(UserWarning, match="openvino-fp32: target openvino, but the browser runs ONNX"):
-        out = build_app(tmp_path / "app", web_dir=fake_web_dir(tmp_path / "web"),
-                        artifacts=[tmp_path / "d" / "arts", gen, arts["onnx"]], echo=lambda _: None)
+        built = build_app(tmp_path / "app", web_dir=fake_web_dir(tmp_path / "web"),
+                          artifacts=[tmp_path / "d" / "arts", gen, arts["onnx"]])
+    out = built.path
+    assert built.models == ("dncnn-fp32", "smnet-s-fp32", "dncnn-fp32-2") and built.onnxruntime_web == "unknown"
     models = json.loads((out / "models" / "models.json").read_text())["models"]
     assert [m["id"] for m in models] == ["dncnn-fp32", "smnet-s-fp32", "dncnn-fp32-2"]
     assert [m["input_sigma"] for m in models] == [None, 3.0, None]
