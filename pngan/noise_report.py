@@ -14,6 +14,7 @@ writes its JSON and figures (atomically, after everything is computed).
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -126,16 +127,70 @@ def check_sizes(pairs: list[tuple[str, Path, Path, list[Path]]]) -> None:
             check_size((*ref, 3), f"{stem}: {clean_p.name}")
 
 
-def load_generator(weights: Path):
-    """The generator in ``weights``; a one-line error for weights of a denoiser or discriminator."""
-    from pngan.models import load_model, names, spec
+def generator_names() -> list[str]:
+    """The names ``--weights`` takes: generator models with shipped weights, then shipped generator files."""
+    from pngan.models import names, shipped_weights, spec
+    from pngan.models.weights import read_metadata
+    from pngan.weights import folder
+    from pngan.weights import names as shipped_files
 
-    model = load_model(None, weights)
-    kind = spec(model.pngan_name).kind
+    out = [n for n in names() if spec(n).kind == "generator" and shipped_weights(n) is not None]
+    for stem in shipped_files():
+        try:
+            if spec(read_metadata(folder() / f"{stem}.safetensors")["name"]).kind == "generator":
+                out.append(stem)
+        except PnganError:
+            continue
+    return out
+
+
+def resolve_generator(weights: str | os.PathLike) -> Path:
+    """The generator weights file ``weights`` names: a path, a shipped file's name (``smnet-s_polyu``), or a
+    generator model with shipped weights (``smnet-s``: its shipped file). ``EvalNoiseError`` otherwise, in one
+    line that says what ``weights`` is and what to pass instead."""
+    from pngan.errors import CheckpointError, ModelError
+    from pngan.images import IMAGE_SUFFIXES
+    from pngan.models import shipped_weights, spec
+    from pngan.models.weights import read_metadata
+    from pngan.weights import resolve
+
+    def refuse(what: str) -> EvalNoiseError:
+        return EvalNoiseError(f"{what}; --weights takes a generator .safetensors file or a shipped name "
+                              f"({', '.join(generator_names())})")
+
+    p = resolve(weights)
+    if not p.exists():
+        try:
+            model = spec(str(weights))
+        except ModelError:
+            raise refuse(f"{weights}: no such file or shipped weights") from None
+        if model.kind != "generator":
+            raise refuse(f"{weights} is a {model.kind}, not a noise generator")
+        shipped = shipped_weights(model.name)
+        if shipped is None:
+            raise refuse(f"no shipped weights for {model.name}")
+        return shipped
+    if p.is_dir():
+        raise refuse(f"{p} is a folder, not generator weights")
+    if p.suffix.lower() in IMAGE_SUFFIXES:
+        raise refuse(f"{p} is an image, not generator weights")
+    if p.suffix != ".safetensors":
+        raise refuse(f"{p}: not generator weights")
+    try:
+        name = read_metadata(p)["name"]
+        kind = spec(name).kind
+    except (CheckpointError, ModelError) as e:
+        raise refuse(str(e)) from None
     if kind != "generator":
-        raise EvalNoiseError(f"{weights}: holds a {model.pngan_name} {kind}, not a noise generator "
-                             f"(generators: {', '.join(n for n in names() if spec(n).kind == 'generator')})")
-    return model
+        raise refuse(f"{p}: holds a {name} {kind}, not a noise generator")
+    return p
+
+
+def load_generator(weights: str | os.PathLike):
+    """The generator :func:`resolve_generator` finds for ``weights``, loaded."""
+    from pngan.models import load_model
+
+    return load_model(None, resolve_generator(weights))
 
 
 @dataclass
@@ -173,20 +228,22 @@ def _crop(img: np.ndarray) -> np.ndarray:
     return img[y:y + CROP, x:x + CROP].copy()
 
 
-def check_sources(fake_dir: Path | None, generator: Path | None, samples: int) -> None:
+def check_sources(fake_dir: Path | None, generator: str | os.PathLike | None, samples: int) -> None:
     """Exactly one source of fakes, and at least one sample."""
     if (fake_dir is None) == (generator is None):
-        raise EvalNoiseError("give exactly one source of fakes: --fake DIR or --generator WEIGHTS")
+        raise EvalNoiseError("give one source of fakes: --fake DIR or --weights PATH|NAME"
+                             + (", not both" if fake_dir is not None else ""))
     if samples < 1:
         raise EvalNoiseError(f"--samples must be >= 1, got {samples}")
 
 
-def evaluate_noise(pairs: list[tuple[str, Path, Path, list[Path]]], generator: Path | None = None,
+def evaluate_noise(pairs: list[tuple[str, Path, Path, list[Path]]], generator: str | os.PathLike | None = None,
                    samples: int = 1, seed: int = 0,
                    on_image: Callable[[str, float, float, int], None] | None = None) -> NoiseReport:
     """AKLD and texture statistics of the fakes (those of :func:`pair_folders`, or ``samples`` per image
-    from ``generator``), and of AWGN at its best level by AKLD on these very images (an oracle reference,
-    1 sample per image). ``on_image(stem, akld, hist_kld, n_samples)`` is called as each image is done.
+    from ``generator``, weights or a name as :func:`resolve_generator` takes), and of AWGN at its best level
+    by AKLD on these very images (an oracle reference, 1 sample per image). ``on_image(stem, akld, hist_kld,
+    n_samples)`` is called as each image is done.
 
     ``evaluate_noise(pair_folders(clean_dir, real_dir, fake_dir))`` scores a folder of fakes.
     """

@@ -166,7 +166,73 @@ def test_images_too_small_for_the_statistics(tmp_path, h, w):
 
 
 def test_needs_exactly_one_fake_source(folders):
-    _one_error_line(_run("--clean", str(folders["clean"]), "--real", str(folders["real"])))
+    line = _one_error_line(_run("--clean", str(folders["clean"]), "--real", str(folders["real"]),
+                                "--fake", str(folders["fake"]), "--weights", "smnet-s"))
+    assert "--fake DIR or --weights PATH|NAME, not both" in line
+
+
+@pytest.fixture
+def small_pairs(tmp_path) -> Path:
+    """A paired folder (input/ + groundtruth/) of one 32x32 image."""
+    c = _crop(1)[:32, :32]
+    write_image(tmp_path / "pairs" / "groundtruth" / "x_mean.png", c)
+    write_image(tmp_path / "pairs" / "input" / "x_real.png", _noisy(c, 8, 0))
+    return tmp_path / "pairs"
+
+
+def _json_of(tmp_path, *args: str) -> dict:
+    out = tmp_path / f"r{len(list(tmp_path.glob('r*.json')))}.json"
+    r = _run(*args, "--samples", "2", "--json", str(out))
+    assert r.exit_code == 0, r.output
+    return json.loads(out.read_text())
+
+
+def test_default_generator_and_the_spellings(small_pairs, tmp_path):
+    """No --fake: the shipped default generator; --data/--pairs, --weights/--generator, a name or its file."""
+    from pngan.models import shipped_weights
+    from pngan.weights import DEFAULT_GENERATOR
+
+    shipped = str(shipped_weights(DEFAULT_GENERATOR))
+    want = _json_of(tmp_path, "--pairs", str(small_pairs), "--generator", shipped)
+    assert want["samples"] == 2 and set(want["per_image"]) == {"x"}
+    assert _json_of(tmp_path, "--data", str(small_pairs)) == want  # the default
+    assert _json_of(tmp_path, "--data", str(small_pairs), "--weights", DEFAULT_GENERATOR) == want
+    assert _json_of(tmp_path, "--data", str(small_pairs), "--generator", "SMNet-S") == want  # any case
+    assert _json_of(tmp_path, "--data", str(small_pairs), "--weights", shipped) == want
+    other = _json_of(tmp_path, "--data", str(small_pairs), "--weights", "smnet-s_polyu-texture")  # a shipped file
+    assert other["per_image"] != want["per_image"]
+
+
+def test_help_names_the_options_and_the_default():
+    r = _run("--help")
+    assert r.exit_code == 0
+    text = " ".join(r.output.split())
+    assert "--data, --pairs PATH" in text and "--weights, --generator PATH|NAME" in text
+    assert "Default without --fake: smnet-s" in text
+
+
+@pytest.mark.parametrize("weights, says", [
+    ("photo.jpg", "photo.jpg is an image, not generator weights"),
+    ("dncnn", "dncnn is a denoiser, not a noise generator"),
+    ("dncnn_polyu", "holds a dncnn denoiser, not a noise generator"),
+    ("d.safetensors", "holds a dncnn denoiser, not a noise generator"),
+    ("smnet", "no shipped weights for smnet"),
+    ("nothing-here", "nothing-here: no such file or shipped weights"),
+    ("notes.pth", "notes.pth: not generator weights"),
+])
+def test_weights_that_are_not_a_generator(small_pairs, tmp_path, monkeypatch, weights, says):
+    """One line naming what was passed and what to pass: never 'give the model name (--model or --method)'."""
+    from pngan.models import build, save_weights
+
+    monkeypatch.chdir(tmp_path)
+    write_image(tmp_path / "photo.jpg", _crop(1))
+    save_weights(build("dncnn", features=8, depth=3), tmp_path / "d.safetensors")
+    (tmp_path / "notes.pth").write_bytes(b"not a checkpoint")
+    line = _one_error_line(_run("--data", str(small_pairs), "--weights", weights, "--json", "r.json"))
+    assert says in line, line
+    assert "--weights takes a generator .safetensors file or a shipped name (smnet-s, smnet-s_polyu" in line
+    assert "--model" not in line and "--method" not in line
+    assert not (tmp_path / "r.json").exists()
 
 
 def test_generator_path(tmp_path, seeded):

@@ -7,10 +7,11 @@ from pathlib import Path
 import click
 
 from pngan.cli.errors import run_cli
+from pngan.weights import DEFAULT_GENERATOR
 
 
 @click.command("eval-noise")
-@click.option("--pairs", "pairs_dir", type=click.Path(path_type=Path), default=None,
+@click.option("--data", "--pairs", "pairs_dir", type=click.Path(path_type=Path), default=None, metavar="PATH",
               help="A paired folder (input/ + groundtruth/, noisy/ + clean/, ...) instead of --clean and --real.")
 @click.option("--clean", "clean_dir", type=click.Path(path_type=Path), default=None,
               help="Folder of clean (ground-truth) images.")
@@ -18,19 +19,20 @@ from pngan.cli.errors import run_cli
               help="Folder of real noisy images, paired with --clean by name stem.")
 @click.option("--fake", "fake_dir", type=click.Path(path_type=Path), default=None,
               help="Folder of generated noisy images: <stem>.png or <stem>_<k>.png per image.")
-@click.option("--generator", type=click.Path(path_type=Path), default=None,
-              help="Generator weights (.safetensors) to sample fakes from instead of --fake.")
+@click.option("--weights", "--generator", "weights", default=None, metavar="PATH|NAME",
+              help="Generator weights to sample fakes from: a .safetensors file or a shipped name. "
+                   f"Default without --fake: {DEFAULT_GENERATOR} (the shipped default generator).")
 @click.option("--samples", type=int, default=1, show_default=True,
-              help="Fakes per image with --generator (DANet uses 50).")
+              help="Fakes per image from --weights (DANet uses 50).")
 @click.option("--seed", type=int, default=0, show_default=True,
-              help="Run seed with --generator; sample k of image F uses the seed derived from (S, F, k).")
+              help="Run seed for --weights; sample k of image F uses the seed derived from (S, F, k).")
 @click.option("--json", "json_path", type=click.Path(path_type=Path), default=None,
               help="Write AKLD, hist KLD, spectrum distance, autocorrelation, NLF per camera, blockiness (fake, "
                    "AWGN reference, real) to this JSON file.")
 @click.option("--figures", type=click.Path(path_type=Path), default=None,
               help="Folder for crops (noise x8), spectra, autocorrelation maps, NLF per camera, histograms.")
 def eval_noise(pairs_dir: Path | None, clean_dir: Path | None, real_dir: Path | None, fake_dir: Path | None,
-               generator: Path | None, samples: int, seed: int, json_path: Path | None, figures: Path | None) -> None:
+               weights: str | None, samples: int, seed: int, json_path: Path | None, figures: Path | None) -> None:
     """AKLD (DANet, lower is better) and what the noise is: histogram KLD, power spectrum, autocorrelation,
     NLF, 8x8 blockiness, of fake vs real noisy images, next to AWGN at its best level."""
     def job() -> None:
@@ -40,11 +42,12 @@ def eval_noise(pairs_dir: Path | None, clean_dir: Path | None, real_dir: Path | 
 
         given = (clean_dir is not None, real_dir is not None)
         if given != ((False, False) if pairs_dir is not None else (True, True)):
-            raise EvalNoiseError("give --pairs DIR, or both --clean DIR and --real DIR")
+            raise EvalNoiseError("give --data DIR, or both --clean DIR and --real DIR")
         if pairs_dir is not None:
             from pngan.data.pairs import find_layout
 
             real_dir, clean_dir = find_layout(pairs_dir)
+        generator = weights if weights is not None or fake_dir is not None else DEFAULT_GENERATOR
         check_sources(fake_dir, generator, samples)
         pairs = pair_folders(clean_dir, real_dir, fake_dir)
         width = max(len(s) for s, *_ in pairs)
