@@ -9,6 +9,7 @@ metadata); ``DEFAULT_INPUT_SIGMA`` is used when absent.
 
 from __future__ import annotations
 
+import os
 import zlib
 
 import numpy as np
@@ -31,7 +32,8 @@ def sample_seed(seed: int, identity: str, k: int = 0) -> int:
 
 def input_sigma(model: nn.Module) -> float:
     """The AWGN sigma (0-255 scale) the generator was trained with."""
-    return float(getattr(model, "pngan_meta", {}).get("input_sigma", DEFAULT_INPUT_SIGMA))
+    net = model.net if isinstance(model, InferenceModel) else model
+    return float(getattr(net, "pngan_meta", {}).get("input_sigma", DEFAULT_INPUT_SIGMA))
 
 
 def awgn_input(clean: torch.Tensor, sigma: float, generator: torch.Generator) -> torch.Tensor:
@@ -40,13 +42,109 @@ def awgn_input(clean: torch.Tensor, sigma: float, generator: torch.Generator) ->
     return clean + (sigma / 255.0) * noise.to(clean.device)
 
 
+def generator_input(clean: np.ndarray, seed: int, sigma: float) -> torch.Tensor:
+    """The generator's input for a clean RGB (H, W, 3) image: 1 x 3 x H x W ``clean + sigma/255 * N(0, 1)``,
+    the noise drawn on the CPU from a generator seeded ``seed`` (the same on every device and backend)."""
+    x = torch.from_numpy(np.ascontiguousarray(clean.transpose(2, 0, 1)))[None].float()
+    return awgn_input(x, sigma, torch.Generator().manual_seed(int(seed)))
+
+
+def _to_image(y: np.ndarray, quantize: bool) -> np.ndarray:
+    """1 x 3 x H x W output -> (H, W, 3) float32, rounded to 8-bit levels when ``quantize``."""
+    y = np.ascontiguousarray(y[0].transpose(1, 2, 0), dtype=np.float32)
+    return (np.round(y * 255.0) / 255.0).astype(np.float32) if quantize else y
+
+
 @torch.inference_mode()
 def generate(model: nn.Module, clean: np.ndarray, seed: int, sigma: float | None = None,
              device: str = "cpu", quantize: bool = True) -> np.ndarray:
     """One fake noisy sample for a clean RGB (H, W, 3) float image in [0, 1]; deterministic per seed."""
     sigma = input_sigma(model) if sigma is None else sigma
-    x = torch.from_numpy(np.ascontiguousarray(clean.transpose(2, 0, 1)))[None].float()
-    g = torch.Generator().manual_seed(int(seed))
-    inp = awgn_input(x, sigma, g).to(device)
-    y = InferenceModel(model).to(device)(inp)[0].permute(1, 2, 0).float().cpu().numpy()
-    return (np.round(y * 255.0) / 255.0).astype(np.float32) if quantize else y
+    inp = generator_input(clean, seed, sigma).to(device)
+    net = model if isinstance(model, InferenceModel) else InferenceModel(model).to(device)
+    return _to_image(net(inp).float().cpu().numpy(), quantize)
+
+
+class NoiseGenerator:
+    """A trained generator ready to sample: ``gen(clean, seed)`` -> fake noisy (H, W, 3) float32.
+
+    Built by :func:`open_generator` from weights (PyTorch) or from an exported artifact (its backend);
+    both feed the same seeded input (:func:`generator_input`), so their samples agree within the
+    artifact's precision.
+    """
+
+    name: str
+    sigma: float
+
+    def __call__(self, clean: np.ndarray, seed: int) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release the backend (idempotent)."""
+
+
+class _TorchGenerator(NoiseGenerator):
+    def __init__(self, model: nn.Module, device: str) -> None:
+        self.net, self.device = InferenceModel(model).to(device), device  # wrapped once, not per image
+        self.name, self.sigma = str(getattr(model, "pngan_name", type(model).__name__)), input_sigma(model)
+
+    def __call__(self, clean: np.ndarray, seed: int) -> np.ndarray:
+        return generate(self.net, clean, seed, sigma=self.sigma, device=self.device)
+
+
+class _ArtifactGenerator(NoiseGenerator):
+    def __init__(self, runner, sigma: float) -> None:
+        m = runner.manifest
+        self.runner, self.sigma = runner, sigma
+        self.name = f"{m['model']} ({runner.backend} {m['precision']})"
+
+    def __call__(self, clean: np.ndarray, seed: int) -> np.ndarray:
+        x = generator_input(clean, seed, self.sigma).numpy()
+        h, w = x.shape[2:]
+        mh, mw = (self.runner.min_side,) * 2 if isinstance(self.runner.min_side, int) else self.runner.min_side
+        if h < mh or w < mw:  # below the artifact's shape range: edge-pad, run, crop
+            x = np.pad(x, ((0, 0), (0, 0), (0, max(0, mh - h)), (0, max(0, mw - w))), mode="edge")
+        # feed(_run), not run(): run refuses inputs outside [0, 1], and clean + AWGN is outside it at dark and
+        # bright pixels, as the generator was trained (and as the torch path feeds it)
+        y = self.runner.feed(self.runner._run)(np.ascontiguousarray(x, dtype=np.float32))
+        return _to_image(np.clip(y[:, :, :h, :w], 0.0, 1.0), True)
+
+    def close(self) -> None:
+        self.runner.close()
+
+
+def open_generator(weights: str | os.PathLike | None = None, artifact: str | os.PathLike | None = None,
+                   device: str = "cpu") -> NoiseGenerator:
+    """The generator in ``weights`` (a file or a shipped name; default: the shipped default generator),
+    run in PyTorch on ``device``, or the exported one in the ``artifact`` folder; ``PnganError`` for a
+    model that is not a noise generator."""
+    from pngan.errors import PnganError
+    from pngan.models import load_model, names, spec
+    from pngan.weights import DEFAULT_GENERATOR
+
+    generators = ", ".join(n for n in names() if spec(n).kind == "generator")
+    if artifact is None:
+        model = load_model(DEFAULT_GENERATOR if weights is None else None, weights).to(device)
+        kind = spec(model.pngan_name).kind
+        if kind != "generator":
+            raise PnganError(f"{weights}: holds a {model.pngan_name} {kind}, not a noise generator "
+                             f"(generators: {generators})")
+        return _TorchGenerator(model, device)
+    import warnings
+
+    from pngan.errors import PnganWarning
+    from pngan.runtimes.opening import open_artifact
+
+    runner = open_artifact(artifact)
+    m = runner.manifest
+    kind = spec(m["model"]).kind
+    if kind != "generator":
+        runner.close()
+        hint = "; use `pngan denoise --artifact`" if kind == "denoiser" else ""
+        raise PnganError(f"{artifact}: the artifact holds {m['model']!r}, a {kind}, not a noise generator{hint}")
+    sigma = m.get("input_sigma")
+    if sigma is None:
+        warnings.warn(f"{artifact}: the manifest records no input_sigma; using {DEFAULT_INPUT_SIGMA:g}",
+                      PnganWarning, stacklevel=2)
+        sigma = DEFAULT_INPUT_SIGMA
+    return _ArtifactGenerator(runner, float(sigma))

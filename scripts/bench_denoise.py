@@ -1,6 +1,6 @@
 """``pngan denoise`` throughput (images/s) on 512x512 images with the shipped model, measured in one run.
 
-    python scripts/bench_denoise.py [--method dncnn] [--images 8] [--threads 2]
+    python scripts/bench_denoise.py [--model dncnn] [--images 8] [--threads 2]
 
 Images: 512x512 crops of scikit-image's bundled photos with Poisson-Gaussian noise, written to a
 temp folder in the official paired layout; the time covers reading, denoising, metrics and writing.
@@ -18,14 +18,14 @@ import torch
 from skimage import data
 from skimage.transform import resize
 
-from pngan.cli.denoise import run_denoise
+from pngan.denoise_folder import denoise_folder
 from pngan.images import write_image
 from pngan.noise import add_poisson_gaussian
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--method", default="dncnn")
+    ap.add_argument("--model", "--method", dest="model", default="dncnn")
     ap.add_argument("--images", type=int, default=8)
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
@@ -37,12 +37,12 @@ def main() -> None:
             clean = resize(photos[i % len(photos)][..., :3], (512, 512), anti_aliasing=True).astype(np.float32)
             write_image(root / "groundtruth" / f"{i:03d}_mean.png", clean)
             write_image(root / "input" / f"{i:03d}_real.png", add_poisson_gaussian(clean, np.random.default_rng(i)))
-        run_denoise(args.method, root, Path(tmp) / "warm", weights=None)  # warm-up pass
+        denoise_folder(root, Path(tmp) / "warm", model=args.model)  # warm-up pass
         t0 = time.perf_counter()
-        r = run_denoise(args.method, root, Path(tmp) / "out", weights=None)
+        r = denoise_folder(root, Path(tmp) / "out", model=args.model)
         dt = time.perf_counter() - t0
-    print(f"{args.method}: {args.images} images 512x512 in {dt:.2f} s = {args.images / dt:.2f} images/s "
-          f"({args.threads} threads), mean PSNR {r['psnr']:.2f} dB")
+    print(f"{args.model}: {args.images} images 512x512 in {dt:.2f} s = {args.images / dt:.2f} images/s "
+          f"({args.threads} threads), mean PSNR {r.psnr:.2f} dB")
 
 
 if __name__ == "__main__":

@@ -146,7 +146,7 @@ def test_one_image_file_as_input(paired, tmp_path):
 def test_method_or_artifact_and_generators_refused(paired, tmp_path):
     out = tmp_path / "o"
     r = _run("--method", "dncnn", "--artifact", str(tmp_path), "--input_dir", str(paired), "--result_dir", str(out))
-    assert r.exit_code == 1 and "give --method NAME (PyTorch) or --artifact FOLDER (an exported model), not both" \
+    assert r.exit_code == 1 and "give --model NAME (PyTorch) or --artifact FOLDER (an exported model), not both" \
         in r.output  # neither: the shipped default runs (tests/test_denoise_default.py)
     (tmp_path / "art").mkdir()
     r = _run("--artifact", str(tmp_path / "art"), "--input_dir", str(paired), "--result_dir", str(out))

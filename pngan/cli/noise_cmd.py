@@ -12,23 +12,37 @@ from pngan.cli.errors import run_cli
 FOLDERS = {"poisson-gaussian": "PoissonGaussian_noise", "camera": "Camera_noise"}
 
 
+NOISES = ("gaussian", "poisson-gaussian", "camera")
+
+
 @click.command()
-@click.option("--model", "model", type=click.Choice(["gaussian", "poisson-gaussian", "camera"]),
-              default="gaussian", show_default=True, help="Noise model.")
+@click.option("--noise", "noise_model", type=click.Choice(NOISES), default=None, metavar="NAME",
+              help=f"Noise model: {', '.join(NOISES)}.  [default: gaussian]")
+@click.option("--model", "old_model", type=click.Choice(NOISES), default=None, hidden=True)  # --noise's old name
 @click.option("--sigma", type=float, multiple=True,
               help="AWGN sigma(s) on the 0-255 scale, e.g. --sigma 30 50 70 (gaussian only).")
-@click.option("--input_dir", "input_dir", type=click.Path(path_type=Path), required=True, help="Clean images.")
-@click.option("--result_dir", "result_dir", type=click.Path(path_type=Path), required=True)
+@click.option("--input-dir", "input_dir", type=click.Path(path_type=Path), required=True, metavar="PATH",
+              help="Clean images: a folder or one image file.")
+@click.option("--out", "--result-dir", "out", type=click.Path(path_type=Path), required=True, metavar="PATH",
+              help="Output folder (not inside the input folder).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.argument("more_sigmas", nargs=-1, type=float, metavar="")
-def noise(model: str, sigma: tuple[float, ...], input_dir: Path, result_dir: Path, seed: int,
-          more_sigmas: tuple[float, ...]) -> None:
-    """Write noisy copies of INPUT_DIR: RESULT_DIR/Gaussian_noise_X<sigma>/<name>.png, one folder per sigma.
+def noise(noise_model: str | None, old_model: str | None, sigma: tuple[float, ...], input_dir: Path, out: Path,
+          seed: int, more_sigmas: tuple[float, ...]) -> None:
+    """Write noisy copies of --input-dir: OUT/Gaussian_noise_X<sigma>/<name>.png, one folder per sigma.
 
     Each image's noise comes from (seed, file name), so results do not depend on
     the order or number of files. Output is 8-bit PNG (lossless) with the source's stem.
     """
-    run_cli(lambda: run_noise(model, list(sigma) + list(more_sigmas), input_dir, result_dir, seed))
+
+    def job() -> None:
+        from pngan.errors import PnganError
+
+        if noise_model and old_model and noise_model != old_model:
+            raise PnganError(f"--noise {noise_model} and --model {old_model} (its old name) disagree; give --noise")
+        run_noise(noise_model or old_model or "gaussian", list(sigma) + list(more_sigmas), input_dir, out, seed)
+
+    run_cli(job)
 
 
 def _rng(seed: int, name: str, sigma: float):
@@ -41,27 +55,31 @@ def run_noise(model: str, sigmas: list[float], input_dir: Path, result_dir: Path
     """Generate the folders; returns them."""
     from pngan.errors import PnganError
 
-    if not input_dir.is_dir():  # before numpy, Pillow and torch are imported: an argument error is instant
-        raise PnganError(f"{input_dir}: no such folder")
+    if not input_dir.exists():  # before numpy, Pillow and torch are imported: an argument error is instant
+        raise PnganError(f"{input_dir}: no such folder or image file")
     from pngan.progress import progress
 
     from pngan.cli.batch import each_readable, raise_if_failed, refuse_overwriting_inputs, report_failure
     from pngan.errors import WriteError
-    from pngan.images import list_images, write_image
+    from pngan.images import IMAGE_SUFFIXES, list_images, write_image
+    from pngan.output_dir import refuse_overlap
 
     if model == "gaussian":
         if not sigmas:
-            raise PnganError("--model gaussian needs --sigma, e.g. --sigma 30 50 70")
+            raise PnganError("--noise gaussian needs --sigma, e.g. --sigma 30 50 70")
         if any(s < 0 for s in sigmas):
             raise PnganError(f"sigma must be >= 0, got {sigmas}")
         jobs = [(f"Gaussian_noise_X{s:g}", {"sigma": s}, s) for s in sigmas]
     else:
         if sigmas:
-            raise PnganError(f"--sigma applies to --model gaussian only, not {model}")
+            raise PnganError(f"--sigma applies to --noise gaussian only, not {model}")
         jobs = [(FOLDERS[model], {}, 0.0)]
-    files = list_images(input_dir)
+    files = [input_dir] if input_dir.is_file() else list_images(input_dir)
+    if files[0].suffix.lower() not in IMAGE_SUFFIXES:
+        raise PnganError(f"{input_dir}: neither a folder nor an image file ({', '.join(IMAGE_SUFFIXES)})")
     for folder, _, _ in jobs:
         refuse_overwriting_inputs(result_dir / folder, files, [f"{f.stem}.png" for f in files])
+    refuse_overlap(input_dir, result_dir)  # results inside the input would be read as inputs next time
     from pngan.noise import get_noise_model  # imports torch: only once the arguments are checked
 
     fn = get_noise_model(model)

@@ -3,8 +3,12 @@
 * Options take ``-`` or ``_`` between words: ``--input-dir`` and the official scripts'
   ``--input_dir`` are the same option (click's ``token_normalize_func``); ``--help``
   shows the hyphen form.
-* Model-name options (``--method``, ``--model``, ``--denoiser``) take any case and
-  suggest the closest name for a typo, checked before anything heavy (torch) is imported.
+* One name per concept in every command: ``--model NAME`` (a registered architecture; the
+  paper's ``--method`` and pgap's old ``--denoiser`` are aliases), ``--weights PATH|NAME``,
+  ``--noise NAME`` (a noise model), ``--input-dir PATH``, ``--out PATH`` (alias
+  ``--result-dir``), ``--artifact PATH``; aliases are listed in ``--help`` after the name.
+* Model-name options take any case and suggest the closest name for a typo, checked
+  before anything heavy (torch) is imported.
 
 This module imports click only, so ``pngan --help`` and argument errors stay fast.
 """
@@ -20,8 +24,9 @@ import click
 # (tests/test_cli_options.py checks that this equals ``pngan.models.names()``).
 MODEL_NAMES = ("discriminator", "dncnn", "mirnet", "nafunet-l", "nafunet-m", "nafunet-s", "ridnet", "smnet",
                "smnet-s")
-# Options whose value is a registered model name (the flag as declared, before hyphenation).
-MODEL_OPTIONS = ("--method", "--model", "--denoiser")
+# Options whose value is a registered model name (any of its flags, as declared): ``--model`` and its aliases.
+# A --model that is not free text (noise's hidden old name for --noise, a Choice) is left alone.
+MODEL_OPTIONS = ("--model", "--method", "--denoiser")
 
 
 def normalize_token(token: str) -> str:

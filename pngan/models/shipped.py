@@ -55,11 +55,13 @@ def default_weights(name: str) -> Path:
     return p
 
 
-def load_model(name: str | None, weights: str | os.PathLike | None = None) -> nn.Module:
+def load_model(name: str | None, weights: str | os.PathLike | None = None, name_option: str | None = None) -> nn.Module:
     """The model to run: ``name`` with ``weights`` (or its shipped weights), in eval mode.
 
     A ``.safetensors`` file with metadata rebuilds its own config (its name must
-    match ``name`` when both are given); ``.pth`` files need ``name``.
+    match ``name`` when both are given); ``.pth`` files need ``name``. ``name_option`` is the
+    calling command's model-name option (``--model``), named when a file needs the name; ``None``
+    where the command has none.
     """
     if name is not None:
         name = spec(name).name  # any case, as the CLI
@@ -68,6 +70,7 @@ def load_model(name: str | None, weights: str | os.PathLike | None = None) -> nn
             raise CheckpointError("give a model name or a weights file")
         weights = default_weights(name)
     p = resolve(weights)
+    _refuse_training_checkpoint(p)
     if p.suffix == ".safetensors" and p.is_file():
         try:
             info = read_metadata(p)
@@ -78,6 +81,37 @@ def load_model(name: str | None, weights: str | os.PathLike | None = None) -> nn
                 raise CheckpointError(f"{p}: weights are for model {info['name']!r}, not {name!r}")
             return load(p)
     if name is None:
-        raise CheckpointError(f"{p}: not a .safetensors file with pngan metadata (model name and config); give the model name too (--model or --method where the command has it)")
+        raise CheckpointError(_needs_a_name(p, name_option))
     model = build(name)
     return load_weights(model, p).eval()
+
+
+def _refuse_training_checkpoint(p: Path) -> None:
+    """``CheckpointError`` for a training checkpoint (``<run>/checkpoints/*.pt``) given as weights."""
+    if p.suffix != ".pt" or p.parent.name != "checkpoints" or not p.is_file():
+        return
+    run = p.parent.parent
+    best = run / "best.safetensors"
+    use = f"use {best}" if best.is_file() else f"{run} has no best.safetensors yet (it is written at validation)"
+    raise CheckpointError(f"{p}: a training checkpoint (models, optimizers, step), not inference weights; {use} "
+                          f"(or train with --export-weights FILE.safetensors)")
+
+
+def _needs_a_name(p: Path, name_option: str | None) -> str:
+    """Why a file without pngan metadata cannot be loaded without the model's name, and what to give."""
+    from pngan.models.registry import names
+    from pngan.models.weights import _refuse_non_checkpoint
+
+    if not p.exists():
+        key = str(p).lower()
+        if key in names():
+            w = shipped_weights(key)
+            ship = f"; its shipped weights are {w.stem!r}" if w else ""
+            return f"{p}: a model name, not a weights file{ship}"
+        return f"{p}: no such weights file"
+    if p.is_file() and p.suffix != ".safetensors":
+        _refuse_non_checkpoint(p)  # an image, a text file, ...: says what it is
+    what = f"{p}: not a .safetensors file with pngan metadata (model name and config)"
+    if name_option:
+        return f"{what}; give the model name too ({name_option} NAME)"
+    return f"{what}, and this command takes no model name; give a .safetensors file written by pngan"
