@@ -38,8 +38,8 @@ def save_checkpoint(path: Path, step: int, modules: dict[str, Any], arch: dict[s
         torch.save(payload, tmp)
 
 
-def load_checkpoint(path: Path, modules: dict[str, Any], arch: dict[str, Any]) -> int:
-    """Restore ``modules`` from ``path``; returns the step. Refuses a checkpoint of another architecture."""
+def read_checkpoint(path: Path) -> dict[str, Any]:
+    """The checkpoint payload at ``path`` (``weights_only``); one-line ``CheckpointError`` when unusable."""
     if not path.is_file():
         raise CheckpointError(f"{path}: no checkpoint to resume from")
     try:
@@ -48,6 +48,13 @@ def load_checkpoint(path: Path, modules: dict[str, Any], arch: dict[str, Any]) -
         raise CheckpointError(f"{path}: cannot read the training checkpoint ({first_line(e, 160)})") from None
     if not isinstance(payload, dict) or "state" not in payload or "step" not in payload:
         raise CheckpointError(f"{path}: not a pngan training checkpoint")
+    return payload
+
+
+def restore(path: Path, payload: dict[str, Any], modules: dict[str, Any], arch: dict[str, Any]) -> int:
+    """Restore ``modules`` and the RNG states from ``payload`` (read from ``path``); returns its step.
+
+    Refuses a checkpoint of another architecture."""
     if payload.get("arch") != arch:
         raise CheckpointError(f"{path}: checkpoint is for a different architecture ({payload.get('arch')} vs {arch})")
     for k, v in modules.items():
@@ -57,3 +64,8 @@ def load_checkpoint(path: Path, modules: dict[str, Any], arch: dict[str, Any]) -
             v.load_state_dict(payload["state"][k])
     set_rng_state(payload["rng"])
     return int(payload["step"])
+
+
+def load_checkpoint(path: Path, modules: dict[str, Any], arch: dict[str, Any]) -> int:
+    """Restore ``modules`` from ``path``; returns the step. Refuses a checkpoint of another architecture."""
+    return restore(path, read_checkpoint(path), modules, arch)

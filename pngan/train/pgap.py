@@ -8,6 +8,7 @@ from typing import Callable
 import numpy as np
 
 from pngan.data.pairs import Pair, find_pairs
+from pngan.errors import PnganError
 from pngan.generate import sample_seed
 from pngan.images import from_tensor_batch, read_image, to_tensor_batch, write_image
 from pngan.metrics import psnr
@@ -15,6 +16,7 @@ from pngan.models import load
 from pngan.runtimes.torch_runner import TorchRunner
 from pngan.train.config import TrainConfig
 from pngan.train.loop import train
+from pngan.train.runfolder import run_traces
 
 Synth = Callable[[np.ndarray, int], np.ndarray]  # (clean, seed) -> noisy
 
@@ -43,8 +45,13 @@ def heldout_psnr(weights: Path, test_pairs: list[Pair]) -> float:
 
 def pgap(cfg: TrainConfig, train_dir: Path, test_dir: Path, synth: Synth, samples: int = 1,
          progress: bool = False) -> dict[str, float]:
-    """Train ``cfg.model.denoiser`` from scratch twice with the same budget; returns both PSNRs and the gap."""
+    """Train ``cfg.model.denoiser`` from scratch twice with the same budget; returns both PSNRs and the gap.
+
+    Refuses an ``out_dir`` that holds an earlier PGap run."""
     out = Path(cfg.run.out_dir)
+    used = [f"{name}/" for name in ("real", "generated") if run_traces(out / name)]
+    if used:  # before the generated pairs are written again
+        raise PnganError(f"{out} already holds a PGap run ({', '.join(used)}): pass another --out")
     real_pairs, tests = find_pairs(train_dir), find_pairs(test_dir)
     fake_pairs = synthetic_pairs(real_pairs, synth, out / "generated_pairs", samples, cfg.run.seed)
     result = {}

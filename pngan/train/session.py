@@ -72,6 +72,16 @@ class Session:
             for k, v in scalars.items():
                 self.writer.add_scalar(k, v, step)
 
+    def open_writer(self) -> None:
+        """TensorBoard under ``out/tb`` (rank 0, with the 'train' extra): only once the run has started."""
+        if not self.is_main or self.writer is not None:
+            return
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError:
+            return  # the 'train' extra (tensorboard) is optional; CSV is always written
+        self.writer = SummaryWriter(str(self.out / "tb"))
+
     def log_images(self, step: int, tag: str, grid: torch.Tensor) -> None:
         if self.is_main and self.writer is not None:
             self.writer.add_image(tag, grid.clamp(0, 1), step)
@@ -89,10 +99,17 @@ def unwrap(model: nn.Module) -> nn.Module:
     return getattr(model, "_orig_mod", model)
 
 
+def process_rank() -> int:
+    """This process's rank (``RANK``, set by torchrun); 0 alone writes the run folder."""
+    return int(os.environ.get("RANK", "0"))
+
+
 def start_session(run: RunConfig, out: Path) -> Session:
-    """Pick the device, threads and autocast; join the process group when launched by torchrun."""
+    """Pick the device, threads and autocast; join the process group when launched by torchrun.
+
+    Rank 0 creates ``out`` and checks it is writable; the TensorBoard writer comes with ``open_writer()``."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
-    rank = int(os.environ.get("RANK", "0"))
+    rank = process_rank()
     local = int(os.environ.get("LOCAL_RANK", "0"))
     want = run.device
     if want == "auto":
@@ -124,10 +141,4 @@ def start_session(run: RunConfig, out: Path) -> Session:
             probe.unlink()
         except OSError as e:
             raise PnganError(f"{out}: output folder is not writable ({e.strerror})") from None
-        try:
-            from torch.utils.tensorboard import SummaryWriter
-
-            s.writer = SummaryWriter(str(out / "tb"))
-        except ImportError:
-            s.writer = None  # the 'train' extra (tensorboard) is optional; CSV is always written
     return s

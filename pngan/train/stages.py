@@ -258,8 +258,9 @@ class PnganStage(Stage):
         self.scaler.update()
         self.sched_g.step()
         self.sched_d.step()
-        return {"loss/d": loss_d.item(), "loss/g": loss_g.item(), "loss/adv": adv.item(),
-                "loss/align": align.item(), "loss/noise_level": level.item(), "loss/fidelity": fid.item(),
+        # each term's column is named after its weight's key in [loss] (loss/d, loss/g: the totals)
+        return {"loss/d": loss_d.item(), "loss/g": loss_g.item(), "loss/adversarial": adv.item(),
+                "loss/alignment": align.item(), "loss/noise_std": level.item(), "loss/fidelity": fid.item(),
                 "loss/noise_kl": kl.item(), "loss/noise_spectrum": spec.item(),
                 "loss/noise_quantile": quant.item(), "lr/g": self.sched_g.get_last_lr()[0]}
 
