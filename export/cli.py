@@ -10,7 +10,7 @@ import click
 from pngan.calibration.source import DEFAULT_SAMPLES
 from pngan.cli.errors import run_cli
 from pngan.cli.options import conventions
-from pngan.export.formats import FORMATS, names
+from pngan.runtimes.formats import FORMATS, names
 from pngan.export.shapes import DEFAULT_MAX, DEFAULT_MIN, DEFAULT_OPT
 
 ET_MAX = FORMATS["executorch"].default_max
@@ -78,6 +78,7 @@ def main(model_name: str, weights: Path | None, target: str, precision: str, cal
         from pngan.export.shapes import ShapeSpec
         from pngan.export.validate import summary_line
         from pngan.models import default_weights, load_model
+        from pngan.weights import resolve
 
         if target not in TARGET_CHOICES:
             raise PnganError(f"unknown target {target!r}; choose one of: {', '.join(TARGET_CHOICES)}")
@@ -97,7 +98,7 @@ def main(model_name: str, weights: Path | None, target: str, precision: str, cal
             raise PnganError("--litert-sizes applies to --target litert (or all)")
         shapes = ShapeSpec(fixed=input_shape, min_hw=min_shape, opt_hw=opt_shape, max_hw=max_shape, max_batch=max_batch,
                            sizes=sizes)
-        w = weights if weights is not None else default_weights(model_name)
+        w = resolve(weights) if weights is not None else default_weights(model_name)  # a shipped name too
         net = load_model(model_name, w)
         warnings.filterwarnings("ignore", category=ValidationFailed)  # said below, with the exit status
         err = sys.stderr  # bound now: backends redirect sys.stderr while they work

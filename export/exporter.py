@@ -14,20 +14,21 @@ from typing import Any, Callable
 
 import torch.nn as nn
 
+from pngan.atomic import atomic_dir, make_dir, write_error
 from pngan.calibration import CalibrationSource
 from pngan.calibration.policy import choose_calibration
 from pngan.calibration.source import DEFAULT_SAMPLES
-from pngan.atomic import atomic_dir, make_dir, write_error
 from pngan.errors import BackendMissingError, PnganError, PnganWarning
-from pngan.export import formats
-from pngan.export.formats import PRECISIONS, Format
 from pngan.export.job import ExportJob
-from pngan.export.manifest import tool_versions, write_manifest
 from pngan.export.shapes import DEFAULT_MAX, ShapeSpec
-from pngan.export.validate import artifact_size, fix_hint, validate_artifact, validation_images
+from pngan.export.validate import fix_hint, validate_artifact, validation_images
 from pngan.generate import input_sigma
 from pngan.models import spec
 from pngan.models.weights import sha256
+from pngan.runtimes import formats
+from pngan.runtimes.artifacts import artifact_size
+from pngan.runtimes.formats import PRECISIONS, Format
+from pngan.runtimes.manifest import tool_versions, write_manifest
 from pngan.runtimes.quiet import hush_loggers
 
 hush_loggers()  # torchao and torch log warnings on import (coremltools and the PT2E targets import them)
@@ -35,7 +36,7 @@ hush_loggers()  # torchao and torch log warnings on import (coremltools and the 
 
 @dataclass(frozen=True)
 class Target:
-    """One export format as the exporter uses it: its row of ``pngan.export.formats``, functions imported on use."""
+    """One export format as the exporter uses it: its row of ``pngan.runtimes.formats``, functions imported on use."""
 
     fmt: Format
 
@@ -102,6 +103,16 @@ def calibration_for(net: nn.Module, calib_dir: str | os.PathLike | None, *, samp
     return src
 
 
+def _weights_file(weights: str | os.PathLike) -> Path:
+    """The file ``weights`` names (a shipped name such as ``dncnn_poisson-gaussian`` included); one line if none."""
+    from pngan.weights import names, resolve
+
+    path = resolve(weights)
+    if not path.is_file():
+        raise PnganError(f"weights {weights}: no such file nor shipped weights name (shipped: {', '.join(names())})")
+    return path
+
+
 def export(net: nn.Module, target: str, out: str | os.PathLike, *, precision: str = "fp32",
            weights: str | os.PathLike | None = None, force: bool = False,
            calib_dir: str | os.PathLike | None = None, calib_samples: int = DEFAULT_SAMPLES,
@@ -131,6 +142,8 @@ def export(net: nn.Module, target: str, out: str | os.PathLike, *, precision: st
         return written
     t0 = time.perf_counter()
     t = _check_target(target, precision)
+    if weights is not None:
+        weights = _weights_file(weights)
     if max_accuracy_drop is not None:
         if precision != "int8" or target != "openvino":
             raise PnganError("--max-accuracy-drop applies to --target openvino --precision int8 only")

@@ -16,7 +16,6 @@ to one GPU and TensorRT version; rebuild with ``trtexec --onnx=source.onnx --str
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +23,8 @@ import numpy as np
 import torch.nn as nn
 
 from pngan.atomic import write_bytes
-from pngan.errors import BackendMissingError, PnganError
+from pngan.errors import PnganError
+from pngan.runtimes.tensorrt_version import require_tensorrt
 
 if TYPE_CHECKING:
     import tensorrt as trt
@@ -34,39 +34,6 @@ if TYPE_CHECKING:
 ENGINE_FILE = "model.engine"
 SOURCE_FILE = "source.onnx"
 WORKSPACE_BYTES = 2 << 30
-TENSORRT_MIN = (10, 0)  # lowest supported (major, minor)
-TENSORRT_BELOW = (12, 0)  # first unsupported
-TENSORRT_REQUIREMENT = "tensorrt>=10.0,<12"
-INSTALL_HINT = (f"TensorRT needs an NVIDIA GPU and driver (Linux or Windows); there run: "
-                f"pip install \"{TENSORRT_REQUIREMENT}\"")
-
-
-class TensorRTMissingError(BackendMissingError):
-    """tensorrt does not import, or its version is outside ``TENSORRT_REQUIREMENT``."""
-
-    def __init__(self, message: str) -> None:
-        PnganError.__init__(self, message)
-        self.package, self.extra = "tensorrt", "tensorrt"
-
-
-def check_version(version: str) -> tuple[int, int]:
-    """``(major, minor)`` of a supported TensorRT version; ``TensorRTMissingError`` otherwise."""
-    m = re.match(r"(\d+)\.(\d+)", str(version))
-    found = (int(m[1]), int(m[2])) if m else None
-    if found is None or not TENSORRT_MIN <= found < TENSORRT_BELOW:
-        raise TensorRTMissingError(f"TensorRT {version} is installed but pngan supports {TENSORRT_REQUIREMENT}: "
-                                   f"pip install \"{TENSORRT_REQUIREMENT}\"")
-    return found
-
-
-def require_tensorrt() -> Any:
-    """The ``tensorrt`` module, checked against the supported range (one-line errors)."""
-    try:
-        import tensorrt
-    except ImportError:
-        raise TensorRTMissingError(f"tensorrt is not installed (the 'tensorrt' extra); {INSTALL_HINT}") from None
-    check_version(getattr(tensorrt, "__version__", "unknown"))
-    return tensorrt
 
 
 def engine_filename(precision: str) -> str:

@@ -3,8 +3,9 @@
 Like Optimum's export validation: a few calibration crops (or the shipped samples) go
 through the artifact and through the eager torch model; the output PSNR vs torch, its
 margin over the identity baseline and, for a denoiser with clean targets, the change of
-the denoised PSNR are judged by the same rules as ``pngan parity``. The result is stored in
-the manifest (``validation``) and printed as one line per artifact.
+the denoised PSNR (the paper metric, as ``pngan denoise`` and ``pngan parity``) are judged by the
+same rules as ``pngan parity`` (``pngan.runtimes.parity_rules``). The result is stored in the manifest
+(``validation``) and printed as one line per artifact.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ import torch.nn as nn
 
 from pngan.calibration import CalibrationSource
 from pngan.errors import BackendMissingError
-from pngan.export.validate_rules import Thresholds
 from pngan.runtimes.base import PlatformError
+from pngan.runtimes.parity_rules import Scores, Thresholds, judge, margin
 
 VALIDATE_IMAGES = 4
 
@@ -32,7 +33,7 @@ def validation_images(generator: bool, calibration: CalibrationSource | None, si
     without clean targets also gets the shipped samples with synthetic noise, so the
     denoised-PSNR rules always have pairs.
     """
-    from pngan.runtimes.parity import synthetic_pairs
+    from pngan.runtimes.parity_data import synthetic_pairs
 
     items: list[tuple[np.ndarray, np.ndarray | None]] = []
     names = []
@@ -56,14 +57,12 @@ def validate_artifact(folder: Path, net: nn.Module, *, generator: bool,
                       images: list[tuple[np.ndarray, np.ndarray | None]], source: str,
                       thresholds: Thresholds | None = None) -> dict[str, Any]:
     """Validation record of the artifact in ``folder`` (its manifest already written)."""
-    from pngan.export import validate_rules as rules
-    from pngan.export.validate_rules import Scores, judge, margin
-    from pngan.images import from_tensor_batch
-    from pngan.metrics import psnr, psnr_float
+    from pngan.metrics import psnr_float
     from pngan.runtimes.opening import open_artifact
+    from pngan.runtimes.parity_check import score_pair
     from pngan.runtimes.torch_runner import TorchRunner
 
-    th = thresholds or rules.Thresholds()
+    th = thresholds or Thresholds()
     try:
         runner = open_artifact(folder)
     except (PlatformError, BackendMissingError) as e:
@@ -77,8 +76,7 @@ def validate_artifact(folder: Path, net: nn.Module, *, generator: bool,
             dbs.append(db)
             margins.append(margin(db, psnr_float(y_ref, x)))
             if clean is not None:
-                den.append((psnr(from_tensor_batch(y_ref), clean), psnr(from_tensor_batch(y), clean),
-                            psnr(from_tensor_batch(x), clean)))
+                den.append((score_pair(y_ref, clean)[0], score_pair(y, clean)[0], score_pair(x, clean)[0]))
     finally:
         runner.close()
         ref.close()
@@ -108,7 +106,7 @@ def _num(v: float) -> float | str:
 
 def fix_hint(target: str) -> str:
     """The flag that fixes an INT8 artifact of ``target`` that failed validation (its row's ``int8_fix``)."""
-    from pngan.export.formats import FORMATS
+    from pngan.runtimes.formats import FORMATS
 
     return FORMATS[target].int8_fix if target in FORMATS else "--precision fp16"
 
@@ -142,11 +140,6 @@ def _size(n: int | None) -> str:
     if n is None:
         return "size ?"
     return f"{n / 1e6:.2f} MB" if n >= 1e5 else f"{n / 1e3:.1f} kB"
-
-
-def artifact_size(folder: Path) -> int:
-    """Bytes of an artifact folder's model files (everything but the manifest; Core ML packages included)."""
-    return sum(f.stat().st_size for f in Path(folder).rglob("*") if f.is_file() and f.name != "manifest.json")
 
 
 def _hwc(x: np.ndarray) -> np.ndarray:

@@ -79,20 +79,29 @@ class BaseRunner:
 
     def feed(self, fn: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.ndarray], np.ndarray]:
         """``fn`` applied the way this runner feeds its engine: whole, tiled at the static shape or beyond
-        ``max_hw``. Parity runs the torch reference through it, so both see the same tiles."""
+        ``max_hw`` (see ``feed_plan``). Parity runs the torch reference through it, so both see the same tiles."""
 
         def fed(x: np.ndarray) -> np.ndarray:
             from pngan.runtimes.tiling import tiled
 
-            if self.static_shape is not None and x.shape[0:1] + x.shape[2:] != self.static_shape:
-                n, h, w = self.static_shape
-                return tiled(fn, x, (h, w), batch=n, exact=True, **self.tile_geometry())
-            if self.max_hw is not None and (x.shape[2] > self.max_hw[0] or x.shape[3] > self.max_hw[1]):
-                th, tw = min(self.max_hw[0], x.shape[2]), min(self.max_hw[1], x.shape[3])
-                return tiled(fn, x, (th, tw), batch=1, **self.tile_geometry((th, tw)))
-            return fn(x)
+            plan = self.feed_plan(x.shape)
+            if plan is None:
+                return fn(x)
+            tile, batch, exact, geometry = plan
+            return tiled(fn, x, tile, batch=batch, exact=exact, **dict(geometry))
 
         return fed
+
+    def feed_plan(self, shape: tuple[int, ...]) -> tuple[tuple[int, int], int, bool, tuple] | None:
+        """How ``feed`` hands an input of ``shape`` (N, 3, H, W) to the engine: ``None`` when whole, else
+        ``(tile, batch, exact, geometry items)`` (hashable: parity caches torch's output per plan)."""
+        if self.static_shape is not None and (shape[0], *shape[2:]) != self.static_shape:
+            n, h, w = self.static_shape
+            return (h, w), n, True, tuple(sorted(self.tile_geometry().items()))
+        if self.max_hw is not None and (shape[2] > self.max_hw[0] or shape[3] > self.max_hw[1]):
+            th, tw = min(self.max_hw[0], shape[2]), min(self.max_hw[1], shape[3])
+            return (th, tw), 1, False, tuple(sorted(self.tile_geometry((th, tw)).items()))
+        return None
 
     __call__ = run
 

@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from pngan.errors import ArtifactError, PnganError
-from pngan.export import formats
+from pngan.runtimes import formats
 from pngan.runtimes.base import BaseRunner
 
-# manifest "target" -> "module:class" (from pngan.export.formats)
+# manifest "target" -> "module:class" (from the format table)
 RUNNERS = {name: f.runner for name, f in formats.FORMATS.items()}
 
 
@@ -66,7 +66,7 @@ def bare_manifest(path: str | os.PathLike) -> dict[str, Any]:
     The precision is read from the graph; the torch reference uses the shipped weights
     (the ONNX metadata's ``weights_sha256`` is compared with them).
     """
-    from pngan.export.precision import detect_precision
+    from pngan.runtimes.precision import detect_precision
 
     path = Path(path)
     target = MODEL_SUFFIXES.get(path.suffix.lower())
@@ -91,9 +91,13 @@ def artifact_manifest(path: str | os.PathLike, verify: bool = True) -> tuple[Pat
 
     A model file inside an artifact folder whose manifest names it is read through that manifest.
     """
-    from pngan.export.manifest import MANIFEST, read_manifest
+    from pngan.runtimes.manifest import MANIFEST, read_manifest
+
+    from pngan.runtimes.artifacts import export_root_hint
 
     path = Path(path)
+    if path.is_dir() and (hint := export_root_hint(path)):
+        raise ArtifactError(hint)
     if path.is_file():
         folder = path.parent
         if (folder / MANIFEST).is_file():

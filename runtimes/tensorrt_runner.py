@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from pngan.errors import ArtifactError
-from pngan.export.tensorrt_export import require_tensorrt
 from pngan.runtimes.base import BaseRunner, InputError, PlatformError
+from pngan.runtimes.tensorrt_version import require_tensorrt
 
 if TYPE_CHECKING:
     import tensorrt as trt

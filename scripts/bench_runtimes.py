@@ -5,7 +5,7 @@
     python scripts/bench_runtimes.py --models dncnn --size 256 --repeats 5 --json bench.json
     python scripts/bench_runtimes.py --tiling             # tiled-vs-whole PSNR and peak memory (4000x3000)
 
-For each model: export the variants of ``pngan.export.formats`` (each row's ``bench``
+For each model: export the variants of ``pngan.runtimes.formats`` (each row's ``bench``
 precisions: ONNX FP32/INT8, OpenVINO, ExecuTorch and LiteRT FP32/FP16/INT8) with
 ``pngan.export`` (shipped weights where they exist, else a seeded random init: latency
 does not depend on the weights; ExecuTorch with the bench size as its upper bound, LiteRT
@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pngan.export.formats import FORMATS  # noqa: E402 - torch-free
+from pngan.runtimes.formats import FORMATS  # noqa: E402 - torch-free
 
 VARIANTS = [(f.name, p) for f in FORMATS.values() if f.device == "cpu" for p in f.bench]
 TARGETS = {"openvino-int8": 3.0, "executorch-int8": 3.0, "onnx-fp32": 1.5}

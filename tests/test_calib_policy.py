@@ -100,7 +100,7 @@ def test_cli_bad_calibration_folder_one_line_nothing_written(tmp_path, case):
     r = CliRunner().invoke(main, ["--model", "dncnn", "--weights", str(w), "--precision", "int8", "--target", "all",
                                   "--calib-dir", str(folder), "--opt-shape", "32", "32", "--min-shape", "8", "8",
                                   "--out", str(out)])
-    assert r.exit_code == 1 and r.exception is None or isinstance(r.exception, SystemExit), r.output
+    assert r.exit_code == 1 and isinstance(r.exception, SystemExit), (r.exit_code, r.exception, r.output)
     errors = [ln for ln in r.output.splitlines() if ln.startswith("error:")]
     assert len(errors) == 1 and "Traceback" not in r.output, r.output
     assert not out.exists() or not any(out.iterdir())

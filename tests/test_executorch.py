@@ -67,8 +67,8 @@ def test_fp16_and_int8(arts, precision, floor):
 
 
 def test_precision_is_read_from_the_program(arts, tmp_path):
-    from pngan.export.manifest import read_manifest
-    from pngan.export.precision import detect_precision
+    from pngan.runtimes.manifest import read_manifest
+    from pngan.runtimes.precision import detect_precision
 
     _, _, f = arts
     assert [detect_precision(f[p] / "model.pte") for p in ("fp32", "fp16", "int8")] == ["fp32", "fp16", "int8"]

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from pngan.export import formats
-from pngan.export.formats import FORMATS
+from pngan.runtimes import formats
+from pngan.runtimes.formats import FORMATS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -30,7 +30,7 @@ def test_everything_derives_from_the_table():
     from pngan.export.exporter import TARGETS
     from pngan.export.validate import fix_hint
     from pngan.runtimes.opening import MODEL_SUFFIXES, RUNNERS
-    from pngan.runtimes.parity import MODEL_FILES
+    from pngan.runtimes.artifacts import MODEL_FILES
 
     assert TARGET_CHOICES == [*FORMATS, "all"] and list(TARGETS) == list(FORMATS) == list(RUNNERS)
     assert {"model.pte", "model.tflite", "model.bin", "model.onnx"} <= set(MODEL_FILES)
@@ -61,7 +61,7 @@ def test_bench_columns_come_from_the_table():
 def test_formats_table_is_torch_free():
     import subprocess
 
-    code = "import sys, pngan.export.formats, pngan.export.cli; print('torch' in sys.modules)"
+    code = "import sys, pngan.runtimes.formats, pngan.export.formats, pngan.export.cli; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
 

@@ -71,7 +71,7 @@ def test_exact_fit_refuses_other_sizes_in_one_line(arts):
 
 @pytest.mark.parametrize("precision,floor", [("fp16", 60.0), ("int8", 35.0)])
 def test_fp16_and_int8(arts, precision, floor):
-    from pngan.export.precision import detect_precision
+    from pngan.runtimes.precision import detect_precision
 
     net, _, f = arts
     m = _manifest(f[precision])

@@ -10,7 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from pngan.cli import main
-from pngan.runtimes.parity import find_artifacts, synthetic_pairs
+from pngan.runtimes.artifacts import find_artifacts
+from pngan.runtimes.parity_data import synthetic_pairs
 
 pytest.importorskip("onnxruntime", reason="the 'export' extra is not installed")
 

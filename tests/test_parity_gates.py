@@ -17,7 +17,9 @@ from pngan.cli import main  # noqa: E402
 from pngan.export import export  # noqa: E402
 from pngan.export.shapes import ShapeSpec  # noqa: E402
 from pngan.models import build, save_weights  # noqa: E402
-from pngan.runtimes.parity import Thresholds, run_parity, synthetic_pairs  # noqa: E402
+from pngan.runtimes.parity import run_parity  # noqa: E402
+from pngan.runtimes.parity_data import synthetic_pairs  # noqa: E402
+from pngan.runtimes.parity_rules import Thresholds  # noqa: E402
 
 SMALL = ShapeSpec(min_hw=(8, 8), opt_hw=(64, 64), max_hw=(512, 512))
 FAST = dict(sizes=(48,), latency_sizes=(32,), repeats=1, threads=1)
@@ -92,9 +94,8 @@ def test_identity_and_other_weights_fail_real_passes(arts, precision):
     _, folders = arts
     status = {}
     for kind in ("real", "identity", "other"):
-        rep = run_parity(folders[(kind, precision)], **FAST)
-        (e,) = rep["artifacts"]
-        status[kind] = e["status"]
+        (e,) = run_parity(folders[(kind, precision)], **FAST).artifacts
+        status[kind] = e.status
     assert status == {"real": "pass", "identity": "fail", "other": "fail"}, status
 
 
@@ -102,8 +103,8 @@ def test_identity_fails_even_with_lenient_absolute_gates(arts):
     _, folders = arts
     th = Thresholds(fp16_db=0.0, int8_delta_db=10.0)
     for precision in ("fp16", "int8"):
-        (e,) = run_parity(folders[("identity", precision)], thresholds=th, **FAST)["artifacts"]
-        assert e["status"] == "fail", (precision, e.get("rule"))
+        (e,) = run_parity(folders[("identity", precision)], thresholds=th, **FAST).artifacts
+        assert e.status == "fail", (precision, e.rule)
 
 
 def test_bare_model_file_and_compact_table(arts, tmp_path):
@@ -142,7 +143,7 @@ def test_bare_model_file_without_pngan_metadata(tmp_path):
     with pytest.raises(ArtifactError, match="not a model file"):
         bare_manifest(tmp_path / "m.txt")
     from pngan.errors import PnganError
-    from pngan.runtimes.parity import find_artifacts
+    from pngan.runtimes.artifacts import find_artifacts
 
     with pytest.raises(PnganError, match="not a model file"):
         find_artifacts(tmp_path / "m.txt")

@@ -105,7 +105,7 @@ def test_openvino_static_shape_is_tiled(art, tmp_path):
         pytest.skip("openvino is not installed")
     import openvino as ov
 
-    from pngan.export.manifest import read_manifest, write_manifest
+    from pngan.runtimes.manifest import read_manifest, write_manifest
 
     folder = tmp_path / "ov-static"
     folder.mkdir()

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from pngan.export import tensorrt_export as trx
+from pngan.runtimes import tensorrt_version as trv
 
 try:
     import tomllib
@@ -159,11 +159,11 @@ def claimed_range() -> tuple[tuple[int, int], tuple[int, int]]:
     """``(lowest, first unsupported)`` from pyproject's ``tensorrt`` extra, checked equal to the code's."""
     extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
     reqs = [r for r in extras["tensorrt"] if re.match(r"tensorrt\b", r)]
-    assert reqs == [trx.TENSORRT_REQUIREMENT], f"pyproject's tensorrt extra {extras['tensorrt']} != the code's"
+    assert reqs == [trv.TENSORRT_REQUIREMENT], f"pyproject's tensorrt extra {extras['tensorrt']} != the code's"
     m = re.fullmatch(r"tensorrt>=(\d+)\.(\d+),<(\d+)", reqs[0])
     assert m, f"expected tensorrt>=A.B,<C, got {reqs[0]}"
     lo, below = (int(m[1]), int(m[2])), (int(m[3]), 0)
-    assert (lo, below) == (trx.TENSORRT_MIN, trx.TENSORRT_BELOW)
+    assert (lo, below) == (trv.TENSORRT_MIN, trv.TENSORRT_BELOW)
     return lo, below
 
 
@@ -179,10 +179,10 @@ def test_snapshots_cover_the_claimed_range():
     assert {v[0] for v in versions} == set(range(lo[0], below[0])), "need a snapshot of each supported major"
     for a in snapshots():  # the runtime gate agrees with the declared range
         if lo <= release(a.version)[:2] < below:
-            assert trx.check_version(a.version) == release(a.version)[:2]
+            assert trv.check_version(a.version) == release(a.version)[:2]
         else:
-            with pytest.raises(trx.TensorRTMissingError):
-                trx.check_version(a.version)
+            with pytest.raises(trv.TensorRTMissingError):
+                trv.check_version(a.version)
 
 
 def test_collector_finds_the_calls_that_matter():

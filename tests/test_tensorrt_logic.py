@@ -22,9 +22,10 @@ from pngan.calibration import CalibrationSource
 from pngan.errors import ArtifactError, BackendMissingError, PnganError
 from pngan.export import export
 from pngan.export import tensorrt_export as trx
+from pngan.runtimes import tensorrt_version as trv
 from pngan.export.cli import main as export_main
 from pngan.export.job import ExportJob
-from pngan.export.precision import detect_precision
+from pngan.runtimes.precision import detect_precision
 from pngan.export.shapes import ShapeSpec
 from pngan.models import build, load_model
 from pngan.runtimes import tensorrt_runner as trr
@@ -44,11 +45,11 @@ def no_tensorrt(monkeypatch):
 # --- version gate and messages -------------------------------------------------------------------
 
 def test_version_gate():
-    assert trx.check_version("10.0.1") == (10, 0) and trx.check_version("11.4.0.106") == (11, 4)
-    assert trx.check_version("10.14.1.48.post1") == (10, 14)
+    assert trv.check_version("10.0.1") == (10, 0) and trv.check_version("11.4.0.106") == (11, 4)
+    assert trv.check_version("10.14.1.48.post1") == (10, 14)
     for bad in ("9.3.0.1", "12.0.0", "8.6.1", "unknown", ""):
         with pytest.raises(BackendMissingError) as e:
-            trx.check_version(bad)
+            trv.check_version(bad)
         assert str(e.value) == f"TensorRT {bad} is installed but pngan supports tensorrt>=10.0,<12: {INSTALL}"
 
 

@@ -62,33 +62,19 @@ def parity(root: Path, data: Path | None, json_path: Path | None, md_path: Path 
     """Compare every artifact under ARTIFACTS with torch; exit 1 when a threshold fails or an artifact is broken."""
 
     def job() -> None:
-        import json
-
-        from pngan.atomic import write_text
         from pngan.errors import PnganError
-        from pngan.runtimes.parity import Thresholds, draw_chart, run_parity, to_markdown, to_table
+        from pngan.runtimes.parity import Thresholds, run_parity
+        from pngan.runtimes.parity_report import to_table, write_reports
 
         th = Thresholds(fp32_db, fp16_db, int8_delta_db, int8_output_db, *margins, int8_keep_gain)
         report = run_parity(root, data=data, thresholds=th, sizes=sizes, latency_sizes=latency_sizes,
                             repeats=repeats, threads=threads, seed=seed, limit=limit,
                             progress=lambda m: click.echo(m, err=True))
-        md = to_markdown(report)
         click.echo(to_table(report), nl=False)
-        if json_path:
-            write_text(json_path, json.dumps(report, indent=2) + "\n")
-            click.echo(f"wrote {json_path}")
-        if md_path:
-            write_text(md_path, md)
-            click.echo(f"wrote {md_path}")
-        if plot_path:
-            draw_chart(report, plot_path)
-            click.echo(f"wrote {plot_path}")
-        bad = [e for e in report["artifacts"]
-               if e["status"] in ("fail", "error") or (strict and e["status"] == "skipped")]
-        if bad:
-            first = bad[0]
-            why = first.get("message") or f"{first.get('rule')} not met"
-            raise PnganError(f"parity failed for {len(bad)} of {len(report['artifacts'])} artifacts "
-                             f"(first: {first['name']}: {first['status']}: {why})")
+        for path in write_reports(report, json_path=json_path, md_path=md_path, plot_path=plot_path):
+            click.echo(f"wrote {path}")
+        verdict = report.verdict(strict)
+        if verdict:
+            raise PnganError(verdict)
 
     run_cli(job)

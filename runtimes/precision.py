@@ -43,7 +43,7 @@ def openvino_precision(path: Path) -> str:
 def detect_precision(path: str | Path) -> str | None:
     """``fp32``/``fp16``/``int8`` read from a model file (its format's ``precision_of``); ``None`` where
     the format is opaque (Core ML packages, TensorRT engines: checked by their runtimes on load)."""
-    from pngan.export import formats
+    from pngan.runtimes import formats
 
     path = Path(path)
     fmt = formats.by_suffix(path.suffix)
