@@ -51,3 +51,37 @@ def test_generate_gives_two_images_independent_noise_and_repeats(tmp_path):
     assert abs(_corr(noise["a_0.png"], noise["a_1.png"])) < 0.1
     for n in first:  # same image, same seed: bit-identical
         assert np.array_equal(first[n], second[n])
+
+
+def test_generate_lets_idle_threads_sleep(tmp_path, monkeypatch):
+    """Issue 21, item 10: spinning OpenMP threads made `generate` 2-4x slower on a busy CPU; it now asks for
+    the passive wait policy (before torch is imported), and leaves a user's own setting alone."""
+    import os
+
+    write_image(tmp_path / "in" / "a.png", np.full((16, 16, 3), 0.5, np.float32))
+    monkeypatch.setenv("OMP_WAIT_POLICY", "x")
+    monkeypatch.delenv("OMP_WAIT_POLICY")
+    r = CliRunner().invoke(main, ["generate", "--input-dir", str(tmp_path / "in"), "--result-dir", str(tmp_path / "o")])
+    assert r.exit_code == 0, r.output
+    assert os.environ.get("OMP_WAIT_POLICY") == "PASSIVE"
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
+    r = CliRunner().invoke(main, ["generate", "--input-dir", str(tmp_path / "in"), "--out", str(tmp_path / "p")])
+    assert r.exit_code == 0 and os.environ["OMP_WAIT_POLICY"] == "ACTIVE", r.output
+
+
+def test_wait_policy_does_not_change_a_bit(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    rng = np.random.default_rng(1)
+    write_image(tmp_path / "in" / "a.png", rng.random((64, 48, 3)).astype(np.float32))
+    outs = []
+    for policy in ("PASSIVE", "ACTIVE"):
+        env = {**os.environ, "OMP_WAIT_POLICY": policy}
+        r = subprocess.run([sys.executable, "-m", "pngan.cli", "generate", "--input-dir", str(tmp_path / "in"),
+                            "--out", str(tmp_path / policy), "--seed", "5"], env=env, capture_output=True, text=True,
+                           timeout=300)
+        assert r.returncode == 0, r.stderr
+        outs.append((tmp_path / policy / "a.png").read_bytes())
+    assert outs[0] == outs[1]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import torch
 from click.testing import CliRunner
@@ -16,7 +18,9 @@ from pngan.weights import folder, names, resolve
 def test_resolve_and_defaults(tmp_path):
     assert {"dncnn_polyu", "dncnn_poisson-gaussian", "smnet-s_polyu"} <= set(names())
     assert resolve("dncnn_poisson-gaussian") == folder() / "dncnn_poisson-gaussian.safetensors"
-    assert resolve("no_such_name") == resolve("no_such_name")  # left alone: the caller reports it missing
+    assert resolve("no_such_name") == Path("no_such_name")  # left alone: the caller reports it missing
+    assert resolve("dncnn_polyu") == folder() / "dncnn_polyu.safetensors"  # each name its own file
+    assert resolve("sub/dncnn_polyu") == Path("sub/dncnn_polyu")  # a path with a folder is never a shipped name
     local = tmp_path / "dncnn_polyu"
     local.write_text("x")  # a real file of that name wins over the shipped one
     assert resolve(local) == local
