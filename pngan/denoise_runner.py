@@ -39,7 +39,7 @@ class DenoiseRunner:
     def __init__(self, model: str | None = None, artifact: str | os.PathLike | None = None,
                  weights: str | os.PathLike | None = None, device: str = "cpu", tile: int = 0,
                  overlap: int | None = None) -> None:
-        from pngan.export.formats import FORMATS
+        from pngan.runtimes.formats import FORMATS
         from pngan.models import build, load_model, spec
         from pngan.runtimes.autotile import bytes_per_pixel
 

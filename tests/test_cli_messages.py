@@ -29,7 +29,8 @@ def _one_error(r) -> str:
 
 
 def test_denoise_discriminator_is_not_called_a_generator(photo, tmp_path):
-    line = _one_error(_run("denoise", "--method", "discriminator", "--input-dir", photo, "--result-dir", tmp_path / "o"))
+    line = _one_error(_run("denoise", "--method", "discriminator", "--input-dir", photo, "--result-dir",
+                           tmp_path / "o"))
     assert "'discriminator' is a discriminator" in line and "not a denoiser" in line
     assert "generator" not in line and "pngan models" in line
     line = _one_error(_run("denoise", "--method", "smnet-s", "--input-dir", photo, "--result-dir", tmp_path / "o"))

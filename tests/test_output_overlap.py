@@ -51,7 +51,8 @@ def test_output_overlapping_the_input_is_refused(command, where, paired, tmp_pat
 @pytest.mark.parametrize("command", COMMANDS)
 def test_a_sibling_output_folder_is_fine(command, paired, tmp_path):
     source = paired / "groundtruth" if command == "noise" else paired
-    r = CliRunner().invoke(main, [*COMMANDS[command], "--input-dir", str(source), "--result-dir", str(tmp_path / "res")])
+    r = CliRunner().invoke(main, [*COMMANDS[command], "--input-dir", str(source), "--result-dir",
+                                  str(tmp_path / "res")])
     assert r.exit_code == 0, r.output
     r = CliRunner().invoke(main, ["denoise", "--model", "dncnn", "--input-dir", str(paired), "--result-dir",
                                   str(tmp_path / "again")])

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from pngan.export.formats import FORMATS
+from pngan.runtimes.formats import FORMATS
 
 if TYPE_CHECKING:
     from pngan.denoise_folder import DenoiseReport
