@@ -68,11 +68,9 @@ class DenoiseReport:
         return self.written / self.seconds if self.seconds else 0.0
 
 
-def check_arguments(input_dir: str | os.PathLike, out: str | os.PathLike, model: str | None = None,
-                    artifact: str | os.PathLike | None = None, weights: str | os.PathLike | None = None,
-                    device: str = "cpu", metrics: str = "paper") -> None:
+def check_arguments(input_dir: str | os.PathLike, model: str | None = None, artifact: str | os.PathLike | None = None,
+                    weights: str | os.PathLike | None = None, device: str = "cpu", metrics: str = "paper") -> None:
     """The checks that need no model (standard library only): ``PnganError`` naming the option at fault."""
-
     if model is not None and artifact is not None:
         raise PnganError("give --model NAME (PyTorch) or --artifact FOLDER (an exported model), not both")
     if artifact is not None and weights is not None:
@@ -135,7 +133,7 @@ def denoise_folder(input_dir: str | os.PathLike, out: str | os.PathLike, *, mode
     is passed to ``on_failure`` (and listed in ``report.failed``) and the other images are still done.
     """
     input_dir, out = Path(input_dir), Path(out)
-    check_arguments(input_dir, out, model, artifact, weights, device, metrics)
+    check_arguments(input_dir, model, artifact, weights, device, metrics)
     if model is None and artifact is None:
         from pngan.models.shipped import default_denoiser
 

@@ -27,7 +27,7 @@ class GenerateReport:
     failed: list[str] = field(default_factory=list)
 
 
-def check_arguments(input_dir: str | os.PathLike, out: str | os.PathLike, weights: str | os.PathLike | None = None,
+def check_arguments(input_dir: str | os.PathLike, weights: str | os.PathLike | None = None,
                     artifact: str | os.PathLike | None = None, samples: int = 1, device: str = "cpu") -> Path | None:
     """The checks that need no model; returns the weights file (a shipped name resolved), if any."""
     from pngan.weights import names, resolve
@@ -84,7 +84,7 @@ def generate_folder(input_dir: str | os.PathLike, out: str | os.PathLike, *, wei
     the others are still written. A write failure (full disk, read-only folder) stops the run.
     """
     input_dir, out = Path(input_dir), Path(out)
-    weights = check_arguments(input_dir, out, weights, artifact, samples, device)
+    weights = check_arguments(input_dir, weights, artifact, samples, device)
     from pngan.cli.batch import refuse_overwriting_inputs
     from pngan.output_dir import refuse_overlap
     from pngan.generate import open_generator, sample_seed

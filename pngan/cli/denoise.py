@@ -58,7 +58,7 @@ def denoise(model: str | None, artifact: Path | None, input_dir: Path, out: Path
     def job() -> None:
         from pngan.denoise_folder import check_arguments
 
-        check_arguments(input_dir, out, model, artifact, weights, device, metrics)  # before torch is imported
+        check_arguments(input_dir, model, artifact, weights, device, metrics)  # before torch is imported
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # idle threads sleep: faster on a busy CPU, same bits
         from pngan.cli.batch import raise_if_failed
         from pngan.denoise_folder import denoise_folder

@@ -32,7 +32,7 @@ def generate(weights: Path | None, artifact: Path | None, input_dir: Path, out: 
     def job() -> None:
         from pngan.generate_folder import check_arguments
 
-        check_arguments(input_dir, out, weights, artifact, samples, device)  # before torch is imported
+        check_arguments(input_dir, weights, artifact, samples, device)  # before torch is imported
         # Idle OpenMP threads sleep instead of spinning: on a busy CPU spinning threads starve the ones
         # working (measured 2-4x slower on 2 shared cores); results are the same bit for bit.
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
