@@ -18,11 +18,14 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 
 from pngan.errors import PnganError
+from pngan.images import read_image
+from pngan.metrics import kl_gauss_zero_center, noise_variance_map
+from pngan.metrics.noise_texture import MIN_SIDE, NoiseTexture, check_size, compare, hist_kld
 
 STEM_TOKENS = frozenset({"real", "mean", "fake", "noisy", "gt"})
 _SAMPLE_RE = re.compile(r"^(?P<stem>.+)_(?P<k>\d+)$")
@@ -112,8 +115,6 @@ def _header_size(path: Path) -> tuple[int, int] | None:
 
 def check_sizes(pairs: list[tuple[str, Path, Path, list[Path]]]) -> None:
     """Before any work: every real and fake image has its clean image's size, and that is large enough."""
-    from pngan.metrics.noise_texture import MIN_SIDE, check_size
-
     for stem, clean_p, real_p, fake_ps in pairs:
         ref = _header_size(clean_p)
         if ref is None:
@@ -164,18 +165,14 @@ def resolve_generator(weights: str | os.PathLike) -> Path:
             model = spec(str(weights))
         except ModelError:
             raise refuse(f"{weights}: no such file or shipped weights") from None
-        if model.kind != "generator":
-            raise refuse(f"{weights} is a {model.kind}, not a noise generator")
-        shipped = shipped_weights(model.name)
+        shipped = shipped_weights(model.name) if model.kind == "generator" else None
         if shipped is None:
-            raise refuse(f"no shipped weights for {model.name}")
+            raise refuse(f"{weights} is a {model.kind}, not a noise generator" if model.kind != "generator"
+                         else f"no shipped weights for {model.name}")
         return shipped
-    if p.is_dir():
-        raise refuse(f"{p} is a folder, not generator weights")
-    if p.suffix.lower() in IMAGE_SUFFIXES:
-        raise refuse(f"{p} is an image, not generator weights")
-    if p.suffix != ".safetensors":
-        raise refuse(f"{p}: not generator weights")
+    what = "a folder" if p.is_dir() else "an image" if p.suffix.lower() in IMAGE_SUFFIXES else None
+    if what or p.suffix != ".safetensors":
+        raise refuse(f"{p} is {what}, not generator weights" if what else f"{p}: not generator weights")
     try:
         name = read_metadata(p)["name"]
         kind = spec(name).kind
@@ -237,20 +234,60 @@ def check_sources(fake_dir: Path | None, generator: str | os.PathLike | None, sa
         raise EvalNoiseError(f"--samples must be >= 1, got {samples}")
 
 
+def _ahead(fn: Callable, items: list) -> Iterator:
+    """``fn(item)`` for each item in order, each computed in a worker thread while the caller uses the one
+    before (the same computations as in a plain loop, so the same numbers)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(1, thread_name_prefix="eval-noise")
+    try:
+        nxt = pool.submit(fn, items[0]) if items else None
+        for i in range(len(items)):
+            cur, nxt = nxt.result(), pool.submit(fn, items[i + 1]) if i + 1 < len(items) else None
+            yield cur
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _one_image(pair: tuple[str, Path, Path, list[Path]], model, samples: int, seed: int) -> tuple:
+    """One image on its own: ``(clean, real, fakes, AKLD of fakes, AKLD of AWGN per level, share or None)``."""
+    from pngan.generate import generate, sample_seed
+    from pngan.noise.baselines import GRIDS
+
+    stem, clean_p, real_p, fake_ps = pair
+    clean, real = read_image(clean_p), read_image(real_p)
+    _check_size(clean, real, clean_p, real_p.name)
+    check_size(clean.shape, f"{stem}: {clean_p.name}")
+    if model is not None:  # as DANet's demo_AKLD.py: each sample clamped to [0, 1] right after generation
+        fakes = [np.clip(generate(model, clean, sample_seed(seed, clean_p.name, k)), 0.0, 1.0)
+                 for k in range(samples)]
+        names = [f"generated sample {k}" for k in range(samples)]
+    else:
+        fakes, names = [read_image(p) for p in fake_ps], [p.name for p in fake_ps]
+    for fk, name in zip(fakes, names):
+        _check_size(clean, fk, clean_p, name)
+    v_real = noise_variance_map(real, clean)  # once per image: AKLD of the fakes and of every AWGN level
+
+    def akld_of(noisy: list) -> float:  # = akld_image(clean, real, noisy)
+        return float(np.mean([kl_gauss_zero_center(noise_variance_map(f, clean), v_real) for f in noisy]))
+
+    awgn = [akld_of([fn(clean, np.random.default_rng(sample_seed(seed, clean_p.name, 0)))])  # barely varies
+            for _, fn in GRIDS["gaussian"]]
+    share = stochastic_fraction(clean, fakes[0], fakes[1]) if len(fakes) >= 2 else None
+    return clean, real, fakes, akld_of(fakes), awgn, share
+
+
 def evaluate_noise(pairs: list[tuple[str, Path, Path, list[Path]]], generator: str | os.PathLike | None = None,
                    samples: int = 1, seed: int = 0,
                    on_image: Callable[[str, float, float, int], None] | None = None) -> NoiseReport:
     """AKLD and texture statistics of the fakes (those of :func:`pair_folders`, or ``samples`` per image
     from ``generator``, weights or a name as :func:`resolve_generator` takes), and of AWGN at its best level
     by AKLD on these very images (an oracle reference, 1 sample per image). ``on_image(stem, akld, hist_kld,
-    n_samples)`` is called as each image is done.
+    n_samples)`` is called as each image is done; the next image is read (and generated) meanwhile.
 
     ``evaluate_noise(pair_folders(clean_dir, real_dir, fake_dir))`` scores a folder of fakes.
     """
-    from pngan.generate import generate, sample_seed
-    from pngan.images import read_image
-    from pngan.metrics import kl_gauss_zero_center, noise_variance_map
-    from pngan.metrics.noise_texture import NoiseTexture, check_size, compare, hist_kld
+    from pngan.generate import sample_seed
     from pngan.noise.baselines import GRIDS
 
     if samples < 1:
@@ -268,32 +305,16 @@ def evaluate_noise(pairs: list[tuple[str, Path, Path, list[Path]]], generator: s
     awgn = {label: [] for label, _ in GRIDS["gaussian"]}  # AKLD of AWGN at each level, one sample per image
     crops, crop_groups = [], set()
     stochastic: list[float] = []
-    for stem, clean_p, real_p, fake_ps in pairs:
-        clean, real = read_image(clean_p), read_image(real_p)
-        _check_size(clean, real, clean_p, real_p.name)
-        check_size(clean.shape, f"{stem}: {clean_p.name}")
-        if model is not None:  # as DANet's demo_AKLD.py: each sample clamped to [0, 1] right after generation
-            fakes = [np.clip(generate(model, clean, sample_seed(seed, clean_p.name, k)), 0.0, 1.0)
-                     for k in range(samples)]
-            names = [f"generated sample {k}" for k in range(samples)]
-        else:
-            fakes, names = [read_image(p) for p in fake_ps], [p.name for p in fake_ps]
-        for fk, name in zip(fakes, names):
-            _check_size(clean, fk, clean_p, name)
-        v_real = noise_variance_map(real, clean)  # once per image: AKLD of the fakes and of every AWGN level
-
-        def akld_of(noisy: list) -> float:  # = akld_image(clean, real, noisy)
-            return float(np.mean([kl_gauss_zero_center(noise_variance_map(f, clean), v_real) for f in noisy]))
-
-        per_image[stem] = akld_of(fakes)
-        if len(fakes) >= 2:
-            stochastic.append(stochastic_fraction(clean, fakes[0], fakes[1]))
+    done = _ahead(lambda pair: _one_image(pair, model, samples, seed), pairs)
+    for (stem, *_), (clean, real, fakes, akld, awgn_levels, share) in zip(pairs, done):
+        per_image[stem] = akld
+        if share is not None:
+            stochastic.append(share)
         counts[stem] = len(fakes)
         real_t.add(clean, real, group_of(stem))
         fake_t.add(clean, fakes, group_of(stem))
-        for label, fn in GRIDS["gaussian"]:
-            ref = fn(clean, np.random.default_rng(sample_seed(seed, clean_p.name, 0)))  # AWGN's AKLD barely varies
-            awgn[label].append(akld_of([ref]))
+        for label, v in zip(awgn, awgn_levels):
+            awgn[label].append(v)
         if group_of(stem) not in crop_groups and len(crops) < CROP_IMAGES:
             crop_groups.add(group_of(stem))
             crops.append([stem, _crop(clean), _crop(real), _crop(fakes[0])])
@@ -304,9 +325,12 @@ def evaluate_noise(pairs: list[tuple[str, Path, Path, list[Path]]], generator: s
     best_label, best_scores = min(awgn.items(), key=lambda kv: np.mean(kv[1]))
     best_fn = dict(GRIDS["gaussian"])[best_label]
     ref_t = NoiseTexture()
-    for stem, clean_p, _, _ in pairs:  # the texture of the chosen AWGN: the same samples, clean read again
-        clean = read_image(clean_p)
-        ref = best_fn(clean, np.random.default_rng(sample_seed(seed, clean_p.name, 0)))
+
+    def best_awgn(pair: tuple) -> tuple[np.ndarray, np.ndarray]:  # the same samples, clean read again
+        clean = read_image(pair[1])
+        return clean, best_fn(clean, np.random.default_rng(sample_seed(seed, pair[1].name, 0)))
+
+    for (stem, *_), (clean, ref) in zip(pairs, _ahead(best_awgn, pairs)):  # the texture of the chosen AWGN
         ref_t.add(clean, ref, group_of(stem))
         for c in crops:
             if c[0] == stem:

@@ -271,3 +271,29 @@ def test_bad_generator_weights(folders, tmp_path):
     bad.write_bytes(b"not weights")
     r = _run("--clean", str(folders["clean"]), "--real", str(folders["real"]), "--generator", str(bad))
     _one_error_line(r)
+
+
+def test_images_ahead_give_the_plain_loop_numbers(tmp_path):
+    """The next image is read and generated in a worker thread: the numbers are those of a plain loop, exactly."""
+    from pngan.generate import generate, sample_seed
+    from pngan.metrics import kl_gauss_zero_center, noise_variance_map
+    from pngan.metrics.noise_texture import NoiseTexture
+    from pngan.noise_report import evaluate_noise, group_of, load_generator, pair_folders, stochastic_fraction
+
+    for i, s in enumerate(("a_1", "a_2", "b_1")):
+        c = _crop(i + 1)[:32, :40]
+        write_image(tmp_path / "clean" / f"{s}_mean.png", c)
+        write_image(tmp_path / "real" / f"{s}_real.png", _noisy(c, 8, i))
+    pairs = pair_folders(tmp_path / "clean", tmp_path / "real")
+    report = evaluate_noise(pairs, "smnet-s", samples=2, seed=5)
+    model, fake_t, shares = load_generator("smnet-s"), NoiseTexture(), []
+    for stem, clean_p, real_p, _ in pairs:
+        c, r = read_image(clean_p), read_image(real_p)
+        fakes = [np.clip(generate(model, c, sample_seed(5, clean_p.name, k)), 0.0, 1.0) for k in (0, 1)]
+        v = noise_variance_map(r, c)
+        assert report.per_image[stem] == float(np.mean([kl_gauss_zero_center(noise_variance_map(f, c), v)
+                                                        for f in fakes]))
+        shares.append(stochastic_fraction(c, *fakes))
+        fake_t.add(c, fakes, group_of(stem))
+    assert report.texture["stochastic_fraction"] == float(np.mean(shares))
+    assert report.stats["fake"] == fake_t.summary()
