@@ -172,7 +172,7 @@ def resolve_generator(weights: str | os.PathLike) -> Path:
         return shipped
     what = "a folder" if p.is_dir() else "an image" if p.suffix.lower() in IMAGE_SUFFIXES else None
     if what or p.suffix != ".safetensors":
-        raise refuse(f"{p} is {what}, not generator weights" if what else f"{p}: not generator weights")
+        raise refuse(f"{p} is {what}, not generator weights" if what else f"{p}: not a .safetensors file")
     try:
         name = read_metadata(p)["name"]
         kind = spec(name).kind

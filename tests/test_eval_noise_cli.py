@@ -218,7 +218,8 @@ def test_help_names_the_options_and_the_default():
     ("d.safetensors", "holds a dncnn denoiser, not a noise generator"),
     ("smnet", "no shipped weights for smnet"),
     ("nothing-here", "nothing-here: no such file or shipped weights"),
-    ("notes.pth", "notes.pth: not generator weights"),
+    ("notes.pth", "notes.pth: not a .safetensors file"),
+    ("empty.safetensors", "empty.safetensors: "),
 ])
 def test_weights_that_are_not_a_generator(small_pairs, tmp_path, monkeypatch, weights, says):
     """One line naming what was passed and what to pass: never 'give the model name (--model or --method)'."""
@@ -228,6 +229,7 @@ def test_weights_that_are_not_a_generator(small_pairs, tmp_path, monkeypatch, we
     write_image(tmp_path / "photo.jpg", _crop(1))
     save_weights(build("dncnn", features=8, depth=3), tmp_path / "d.safetensors")
     (tmp_path / "notes.pth").write_bytes(b"not a checkpoint")
+    (tmp_path / "empty.safetensors").write_bytes(b"")
     line = _one_error_line(_run("--data", str(small_pairs), "--weights", weights, "--json", "r.json"))
     assert says in line, line
     assert "--weights takes a generator .safetensors file or a shipped name (smnet-s, smnet-s_polyu" in line
