@@ -3,6 +3,10 @@
 ``open_artifact(folder)`` opens whatever ``pngan-export`` wrote (ONNX Runtime, OpenVINO,
 Core ML on macOS, TensorRT where installed); ``torch_runner`` is the eager reference;
 ``tiled(runner, image, tile=, overlap=)`` runs any runner on images of any size.
+
+The lower layer: it owns what an artifact is (the format table, ``manifest.json``, precision
+detection) and how one is checked (``parity_*``); ``pngan.export`` builds on it and is never
+imported from here (``tests/test_import_layers.py``).
 """
 
 from pngan.runtimes.base import BaseRunner, InputError, PlatformError, Runner, check_input  # noqa: F401
