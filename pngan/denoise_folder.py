@@ -139,7 +139,7 @@ def denoise_folder(input_dir: str | os.PathLike, out: str | os.PathLike, *, mode
 
         model = default_denoiser(weights)
     from pngan.atomic import make_dir
-    from pngan.cli.batch import refuse_overwriting_inputs
+    from pngan.output_dir import refuse_overwriting_inputs
     from pngan.output_dir import refuse_overlap
     from pngan.denoise_runner import DenoiseRunner
     from pngan.images import from_tensor_batch, read_image, to_tensor_batch, write_image

@@ -85,7 +85,7 @@ def generate_folder(input_dir: str | os.PathLike, out: str | os.PathLike, *, wei
     """
     input_dir, out = Path(input_dir), Path(out)
     weights = check_arguments(input_dir, weights, artifact, samples, device)
-    from pngan.cli.batch import refuse_overwriting_inputs
+    from pngan.output_dir import refuse_overwriting_inputs
     from pngan.output_dir import refuse_overlap
     from pngan.generate import open_generator, sample_seed
     from pngan.images import read_image, write_image

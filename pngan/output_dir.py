@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Iterable
 
 from pngan.errors import PnganError
 
@@ -33,3 +34,13 @@ def refuse_overlap(source: str | os.PathLike, out: str | os.PathLike, option: st
     if d in s.parents:
         raise PnganError(f"{option} {dst} holds the input folder {src}: results would mix with the inputs; "
                          f"choose a folder outside it")
+
+
+def refuse_overwriting_inputs(out: Path, files: Iterable[Path], names: Iterable[str], option: str = "--out") -> None:
+    """``PnganError`` before anything is written when a result named in ``names`` would replace an input file."""
+    folder = out.resolve()
+    inputs = {f.resolve() for f in files}
+    clash = sorted(str(folder / n) for n in names if (folder / n) in inputs)
+    if clash:
+        raise PnganError(f"{out}: results would overwrite {len(clash)} input image(s), e.g. {clash[0]}; "
+                         f"choose another {option}")

@@ -36,13 +36,3 @@ def raise_if_failed(failed: list[str], total: int) -> None:
     """``PnganError`` (exit 1) when any item failed, saying that the others were written."""
     if failed:
         raise PnganError(f"{len(failed)} of {total} images failed (first: {failed[0]}); the others were written")
-
-
-def refuse_overwriting_inputs(result_dir: Path, files: Iterable[Path], names: Iterable[str]) -> None:
-    """``PnganError`` before anything is written when a result would replace one of the input ``files``."""
-    out = result_dir.resolve()
-    inputs = {f.resolve() for f in files}
-    clash = sorted(str(out / n) for n in names if (out / n) in inputs)
-    if clash:
-        raise PnganError(f"{result_dir}: results would overwrite {len(clash)} input image(s), e.g. {clash[0]}; "
-                         f"choose another --result_dir")

@@ -37,6 +37,11 @@ def eval_noise(pairs_dir: Path | None, clean_dir: Path | None, real_dir: Path | 
     NLF, 8x8 blockiness, of fake vs real noisy images, next to AWGN at its best level."""
     def job() -> None:
         nonlocal clean_dir, real_dir
+        from pngan.errors import PnganError
+
+        for option, folder in (("--data", pairs_dir), ("--clean", clean_dir), ("--real", real_dir), ("--fake", fake_dir)):
+            if folder is not None and not folder.is_dir():  # before numpy/scipy: an argument error is instant
+                raise PnganError(f"{option} {folder}: no such folder")
         from pngan.noise_report import (EvalNoiseError, check_sources, evaluate_noise, pair_folders, summary_lines,
                                         write_report)
 

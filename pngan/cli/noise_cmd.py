@@ -59,10 +59,10 @@ def run_noise(model: str, sigmas: list[float], input_dir: Path, result_dir: Path
         raise PnganError(f"{input_dir}: no such folder or image file")
     from pngan.progress import progress
 
-    from pngan.cli.batch import each_readable, raise_if_failed, refuse_overwriting_inputs, report_failure
+    from pngan.cli.batch import each_readable, raise_if_failed, report_failure
     from pngan.errors import WriteError
     from pngan.images import IMAGE_SUFFIXES, list_images, write_image
-    from pngan.output_dir import refuse_overlap
+    from pngan.output_dir import refuse_overlap, refuse_overwriting_inputs
 
     if model == "gaussian":
         if not sigmas:

@@ -425,7 +425,7 @@ def test_results_that_would_overwrite_the_inputs_are_refused(command, tmp_path):
     before = {p.name: p.read_bytes() for p in d.iterdir()}
     out = d.parent if command == "noise" else d  # noise writes into RESULT_DIR/Gaussian_noise_X30
     o = FOLDER_COMMANDS[command](d, out)
-    assert_refused(o, "results would overwrite 2 input image(s)", "choose another --result_dir")
+    assert_refused(o, "results would overwrite 2 input image(s)", "choose another --out")
     assert {p.name: p.read_bytes() for p in d.iterdir()} == before
 
 
