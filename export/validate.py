@@ -57,9 +57,9 @@ def validate_artifact(folder: Path, net: nn.Module, *, generator: bool,
                       images: list[tuple[np.ndarray, np.ndarray | None]], source: str,
                       thresholds: Thresholds | None = None) -> dict[str, Any]:
     """Validation record of the artifact in ``folder`` (its manifest already written)."""
-    from pngan.metrics import psnr_float
+    from pngan.images import from_tensor_batch
+    from pngan.metrics import psnr_float, psnr_paper
     from pngan.runtimes.opening import open_artifact
-    from pngan.runtimes.parity_check import score_pair
     from pngan.runtimes.torch_runner import TorchRunner
 
     th = thresholds or Thresholds()
@@ -76,7 +76,7 @@ def validate_artifact(folder: Path, net: nn.Module, *, generator: bool,
             dbs.append(db)
             margins.append(margin(db, psnr_float(y_ref, x)))
             if clean is not None:
-                den.append((score_pair(y_ref, clean)[0], score_pair(y, clean)[0], score_pair(x, clean)[0]))
+                den.append(tuple(psnr_paper(from_tensor_batch(v), clean) for v in (y_ref, y, x)))
     finally:
         runner.close()
         ref.close()
