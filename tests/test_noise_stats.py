@@ -98,4 +98,4 @@ def test_eval_noise_takes_a_paired_folder(tmp_path):
     assert both.exit_code == 0 and both.output == split.output
     bad = CliRunner().invoke(main, ["eval-noise", "--pairs", str(tmp_path / "p"), "--clean", str(tmp_path),
                                     "--fake", str(tmp_path / "fake")])
-    assert bad.exit_code == 1 and bad.output.strip() == "error: give --pairs DIR, or both --clean DIR and --real DIR"
+    assert bad.exit_code == 1 and bad.output.strip() == "error: give --data DIR, or both --clean DIR and --real DIR"
