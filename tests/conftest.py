@@ -15,8 +15,9 @@ SLOW_MODULES = {
     "test_nafunet.py", "test_litert.py", "test_executorch.py", "test_export_validate.py", "test_export_targets.py",
     "test_export_onnx.py", "test_fixtures_export.py", "test_fixtures_models.py", "test_generate_artifact.py",
     "test_parity_gates.py", "test_parity_cache.py", "test_train.py", "test_noise_texture_losses.py",
-    "test_tensorrt_logic.py", "test_generate_seeds.py", "test_packaging.py", "test_web_app.py", "test_official_models.py",
+    "test_tensorrt_logic.py", "test_generate_seeds.py", "test_packaging.py", "test_official_models.py",
     "test_runners.py", "test_models_registry.py", "test_denoise_memory.py",
+    "test_web_parity.py", "test_web_page.py", "test_web_command.py",
 }
 BROWSER_FIXTURES = {"playwright", "browser", "page", "gpu_browser"}
 GPU_MODULES = {"test_tensorrt_runner_cuda.py"}
