@@ -92,9 +92,10 @@ class BaseRunner:
 
         return fed
 
-    def feed_plan(self, shape: tuple[int, ...]) -> tuple[tuple[int, int], int, bool, tuple] | None:
+    def feed_plan(self, shape: tuple[int, ...]) -> tuple | None:
         """How ``feed`` hands an input of ``shape`` (N, 3, H, W) to the engine: ``None`` when whole, else
-        ``(tile, batch, exact, geometry items)`` (hashable: parity caches torch's output per plan)."""
+        ``(tile, batch, exact, geometry items)`` (hashable: parity caches torch's output per plan). A runner that
+        overrides ``feed`` overrides this too."""
         if self.static_shape is not None and (shape[0], *shape[2:]) != self.static_shape:
             n, h, w = self.static_shape
             return (h, w), n, True, tuple(sorted(self.tile_geometry().items()))

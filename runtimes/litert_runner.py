@@ -138,6 +138,17 @@ class LiteRtRunner(BaseRunner):
             outs.append(dequantize_io(np.asarray(y), odet))
         return np.concatenate(outs)
 
+    def feed_plan(self, shape: tuple[int, ...]) -> tuple | None:
+        """How ``feed`` hands an input of ``shape`` to the signatures: ``None`` when one fits exactly, else
+        ``("pad", tile)`` or ``("tile", tile, geometry items)`` (parity caches torch's output per plan)."""
+        h, w = shape[2:]
+        tile = self.tile_for(h, w)
+        if tile is None:
+            return None
+        if h <= tile[0] and w <= tile[1]:
+            return ("pad", tile)
+        return ("tile", tile, tuple(sorted(self.tile_geometry(tile).items())))
+
     def feed(self, fn: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.ndarray], np.ndarray]:
         """``fn`` applied as this runner feeds the signatures (see the module docstring)."""
 

@@ -184,3 +184,21 @@ def test_int8_io_is_quantized_and_dequantized_by_the_runner():
     assert q.dtype == np.int8 and q.min() == -128 and q.max() == 127
     assert np.abs(dequantize_io(q, detail) - x).max() < 1e-6  # exact for 8-bit images
     assert quantize_io(x, {"dtype": np.float32}) is x
+
+
+def test_parity_keeps_torch_fed_as_the_signatures_apart_from_whole_runs(arts):
+    """Parity's torch cache: a padded/tiled LiteRT feed must not reuse torch's whole-image output of the same input
+    (a dynamic artifact of the same weights checked first left that in the cache: LiteRT FP32 then read 40 dB)."""
+    from pngan.runtimes.parity_check import References
+
+    _, weights, f = arts
+    refs = References(threads=2)
+    key, _ = refs.get(_manifest(f["fp32"]))
+    with open_artifact(f["fp32"], threads=2) as r:
+        for shape in ((1, 3, 20, 28), (1, 3, 300, 270)):
+            x = np.random.default_rng(1).random(shape, dtype=np.float32)
+            whole = refs.output(key, None, x)  # what a dynamic artifact's check caches first
+            fed = refs.output(key, r, x)
+            assert r.feed_plan(x.shape) is not None
+            assert np.array_equal(fed, r.feed(refs.runners[key])(x)), shape
+            assert psnr_float(fed, r(x)) >= 100.0 and not np.array_equal(fed, whole), shape

@@ -36,3 +36,20 @@ def test_torch_reference_runs_once_for_every_artifact_of_its_weights(arts, monke
     (e,) = rep1.artifacts
     assert list(e.latency) == ["32"] and rep1.latency_sizes == [32]
     assert rep2.artifacts[0].denoised.psnr_torch == rep2.artifacts[1].denoised.psnr_torch
+
+
+def test_every_runner_that_feeds_its_own_way_says_how():
+    """Parity keys torch's cached outputs by ``feed_plan``: a runner overriding ``feed`` must override it too."""
+    import importlib
+
+    from pngan.runtimes.base import BaseRunner
+    from pngan.runtimes.formats import FORMATS
+
+    checked = []
+    for fmt in (FORMATS.values() if isinstance(FORMATS, dict) else FORMATS):
+        module, _, cls = fmt.runner.partition(":")
+        runner = getattr(importlib.import_module(module), cls)  # runner modules import their backend on use
+        checked.append(cls)
+        if runner.feed is not BaseRunner.feed:
+            assert runner.feed_plan is not BaseRunner.feed_plan, cls
+    assert "LiteRtRunner" in checked and len(checked) >= 6
