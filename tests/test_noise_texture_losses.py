@@ -133,3 +133,25 @@ def test_pngan_stage_with_texture_losses_starts_from_given_weights(tmp_path):
         rows = list(csv.DictReader(open(tmp_path / mode / "losses.csv")))
         assert len(rows) == 2 and all(float(r["loss/noise_spectrum"]) > 0 and float(r["loss/noise_quantile"]) > 0
                                       for r in rows)
+
+
+def test_content_change_sees_only_what_the_seed_does_not_change():
+    """E[r1 r2] / real power: 0 for pure noise at any level, d^2 / power for a fixed change d of the content."""
+    from pngan.train.losses import content_change_loss
+
+    g = torch.Generator().manual_seed(0)
+    clean = torch.rand(4, 3, 64, 64, generator=g)
+    real = clean + 0.02 * torch.randn(clean.shape, generator=g)
+    power = float((real - clean).square().mean())
+
+    def sample(d: float, s: float) -> torch.Tensor:
+        return clean + d + s * torch.randn(clean.shape, generator=g)
+
+    pure = float(content_change_loss(sample(0, 0.02), sample(0, 0.02), real, clean))
+    fixed = float(content_change_loss(sample(0.01, 0.02), sample(0.01, 0.02), real, clean))
+    same = float(content_change_loss(sample(0.01, 0.0), sample(0.01, 0.0), real, clean))
+    assert abs(pure) < 0.02  # pure noise: no content change seen (estimate std about 0.005)
+    assert abs(fixed - 0.01 ** 2 / power) < 0.03 and abs(same - 0.01 ** 2 / power) < 1e-3
+    f1 = sample(0.01, 0.04).requires_grad_(True)
+    content_change_loss(f1, sample(0.01, 0.04), real, clean).backward()
+    assert f1.grad is not None and torch.isfinite(f1.grad).all()

@@ -66,6 +66,7 @@ class LossConfig:
     noise_spectrum: float = 0.0   # mean |log ratio| of the residuals' 2-D power spectra (texture, correlation)
     noise_quantile: float = 0.0   # 1-D Wasserstein distance of the residual values (histogram shape)
     texture_on: str = "total"     # the residual the two above see: "total" (fake - clean) | "stochastic"
+    content_change: float = 0.0   # E[r1 r2] of two samples / real noise power: the seed-independent residual
 
 
 @dataclass

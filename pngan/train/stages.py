@@ -21,7 +21,7 @@ from pngan.models import build, load_model
 from pngan.train.blind import BlindMix, blind_bank
 from pngan.train.config import TrainConfig
 from pngan.train.data import CropBank, step_generator
-from pngan.train.losses import (alignment_loss, noise_kl_loss, noise_level_loss, noise_quantile_loss,
+from pngan.train.losses import (alignment_loss, content_change_loss, noise_kl_loss, noise_level_loss, noise_quantile_loss,
                                 noise_spectrum_loss, ragan_d_loss, ragan_g_loss)
 from pngan.train.session import Session, unwrap
 
@@ -246,13 +246,19 @@ class PnganStage(Stage):
         level = noise_level_loss(fake32, real, clean) if w.noise_std else zero
         fid = F.l1_loss(fake32, real)
         kl = noise_kl_loss(fake32.clamp(0, 1), real, clean) if w.noise_kl else zero
-        spec = quant = zero
-        if w.noise_spectrum or w.noise_quantile:
-            stoch = clean + self.stochastic_part(fake32, clean, step) if w.texture_on == "stochastic" else fake32
+        spec = quant = content = zero
+        texture = w.noise_spectrum or w.noise_quantile
+        fake2 = self.second_sample(clean, step) if w.content_change or (texture and w.texture_on == "stochastic") \
+            else None
+        if texture:
+            stoch = clean + (fake32 - fake2) / math.sqrt(2.0) if w.texture_on == "stochastic" else fake32
             spec = noise_spectrum_loss(stoch, real, clean) if w.noise_spectrum else zero
             quant = noise_quantile_loss(stoch, real, clean) if w.noise_quantile else zero
+        if w.content_change:
+            content = content_change_loss(fake32, fake2, real, clean)
         loss_g = (w.adversarial * adv + w.alignment * align + w.noise_std * level + w.fidelity * fid
-                  + w.noise_kl * kl + w.noise_spectrum * spec + w.noise_quantile * quant)
+                  + w.noise_kl * kl + w.noise_spectrum * spec + w.noise_quantile * quant
+                  + w.content_change * content)
         self._step_opt(loss_g, self.opt_g, self.g.parameters())
         d_plain.requires_grad_(True)
         self.scaler.update()
@@ -262,15 +268,16 @@ class PnganStage(Stage):
         return {"loss/d": loss_d.item(), "loss/g": loss_g.item(), "loss/adversarial": adv.item(),
                 "loss/alignment": align.item(), "loss/noise_std": level.item(), "loss/fidelity": fid.item(),
                 "loss/noise_kl": kl.item(), "loss/noise_spectrum": spec.item(),
-                "loss/noise_quantile": quant.item(), "lr/g": self.sched_g.get_last_lr()[0]}
+                "loss/noise_quantile": quant.item(), "loss/content_change": content.item(),
+                "lr/g": self.sched_g.get_last_lr()[0]}
 
-    def stochastic_part(self, fake: torch.Tensor, clean: torch.Tensor, step: int) -> torch.Tensor:
-        """``(fake - fake2) / sqrt(2)`` for a second sample ``fake2`` of the same crops: what changes with the
-        seed. The texture losses see only this part, so a deterministic change of the content (softening,
-        a colour shift) cannot stand in for noise; the KL term on ``fake`` then leaves little room for one."""
+    def second_sample(self, clean: torch.Tensor, step: int) -> torch.Tensor:
+        """Another sample of the same crops (input noise stream 2), in float32 with gradients. With it,
+        ``texture_on = "stochastic"`` shows the texture losses only ``(fake - fake2) / sqrt(2)``, what changes
+        with the seed, and ``loss.content_change`` estimates the part that does not."""
         with self.s.autocast():
             fake2 = self.g(self.generator_input(clean, step, stream=2))
-        return (fake - fake2.float()) / math.sqrt(2.0)
+        return fake2.float()
 
     @torch.no_grad()
     def sample(self, clean: np.ndarray, seed: int) -> np.ndarray:
