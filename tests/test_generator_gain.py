@@ -1,0 +1,34 @@
+"""scripts/generator_gain.py: noisy -> denoised PSNR of a generator's samples; a denoiser given as the generator
+gets one line and exit 1."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+
+from pngan.images import write_image
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _script():
+    spec = importlib.util.spec_from_file_location("generator_gain", ROOT / "scripts" / "generator_gain.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_gain_of_pure_noise_and_refused_weights(tmp_path, capsys):
+    mod = _script()
+    rng = np.random.default_rng(0)
+    clean = np.clip(0.5 + 0.1 * rng.standard_normal((48, 40, 3)), 0, 1).astype(np.float32)
+    write_image(tmp_path / "c" / "a.png", clean)
+    noisy, denoised, n = mod.gain("smnet-s_polyu", "dncnn", tmp_path / "c", None, 0)
+    assert n == 1 and 20 < noisy < 60 and np.isfinite(denoised)
+    assert mod.main(["--weights", "smnet-s_polyu", "--clean", str(tmp_path / "c")]) == 0
+    assert "noisy" in capsys.readouterr().out
+    assert mod.main(["--weights", "dncnn_polyu", "--clean", str(tmp_path / "c")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == "error: dncnn_polyu: holds a dncnn denoiser, not a noise generator", err
