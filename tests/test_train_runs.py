@@ -271,3 +271,19 @@ def test_a_run_that_fails_after_its_first_step_keeps_its_files(pairs, tmp_path, 
         train("denoiser", cfg, progress=False)
     assert (out / "checkpoints" / "last.pt").is_file() and (out / "config.json").is_file()
     assert [row["step"] for row in _rows(out / "losses.csv")] == ["1"]
+
+
+def test_a_model_that_diverges_on_a_validation_image_says_so(pairs, tmp_path, monkeypatch):
+    """A non-finite validation output is named as divergence (it read `to_uint8: image has NaN ...`), and the
+    checkpoint written before it stays."""
+    from pngan.models.dncnn import DnCNN
+
+    forward = DnCNN.forward
+    monkeypatch.setattr(DnCNN, "forward", lambda self, x: forward(self, x) * (float("nan") if not self.training else 1))
+    out = tmp_path / "run"
+    r = _train("denoiser", f"data.train_dir={pairs}", f"run.out_dir={out}", *DN, *TINY, "optim.steps=2",
+               "run.val_every=2", "run.ckpt_every=1")
+    line = r.output.strip().splitlines()[-1]
+    assert r.exit_code == 1 and line.startswith("error: ") and "Traceback" not in r.output, r.output
+    assert "not finite" in line and "diverged" in line and "to_uint8" not in line, line
+    assert (out / "checkpoints" / "last.pt").is_file()

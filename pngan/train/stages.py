@@ -141,9 +141,12 @@ class DenoiserStage(Stage):
     def validate(self) -> dict[str, float]:
         net = unwrap(self.net).eval()
         before, after = [], []
-        for _, noisy, clean in self.val:
+        for name, noisy, clean in self.val:
             with self.s.autocast():
                 y = _to_img(net(_to_batch(noisy, self.s)))
+            if not np.isfinite(y).all():  # e.g. activations that overflow on a whole image the crops never showed
+                raise PnganError(f"validation: the model's output on {name} is not finite (the training diverged); "
+                                 f"the last checkpoint is kept")
             before.append(psnr(noisy, clean))
             after.append(psnr(y, clean))
         net.train()
