@@ -19,26 +19,23 @@ import numpy as np
 import torch
 
 from pngan.errors import PnganError
-from pngan.generate import generate, sample_seed
+from pngan.generate import NoiseGenerator, open_generator, sample_seed
 from pngan.images import list_images, read_image
 from pngan.metrics.paper import psnr_paper
-from pngan.models import load_model, spec
-from pngan.weights import DEFAULT_DENOISER, resolve
+from pngan.models import load_model
+from pngan.weights import DEFAULT_DENOISER
 
 
-def gain(generator: str, denoiser: str, folder: Path, limit: int | None, seed: int) -> tuple[float, float, int]:
+def gain(generator: NoiseGenerator, denoiser: torch.nn.Module, folder: Path, limit: int | None,
+         seed: int) -> tuple[float, float, int]:
     """Mean (noisy PSNR, denoised PSNR) over the first ``limit`` images of ``folder`` and the image count."""
-    g = load_model(None, resolve(generator)).eval()
-    if spec(g.pngan_name).kind != "generator":
-        raise PnganError(f"{generator}: holds a {g.pngan_name} {spec(g.pngan_name).kind}, not a noise generator")
-    dn = load_model(denoiser, None).eval()
     scores = []
     for f in list_images(folder)[:limit]:
         clean = read_image(f)
-        noisy = generate(g, clean, seed=sample_seed(seed, f.name, 0))
+        noisy = generator(clean, sample_seed(seed, f.name, 0))
         with torch.no_grad():
             x = torch.from_numpy(np.ascontiguousarray(noisy.transpose(2, 0, 1)))[None].float()
-            out = dn(x).clamp(0, 1)[0].numpy().transpose(1, 2, 0)
+            out = denoiser(x).clamp(0, 1)[0].numpy().transpose(1, 2, 0)
         scores.append((psnr_paper(noisy, clean), psnr_paper(out, clean)))
     a = np.asarray(scores)
     return float(a[:, 0].mean()), float(a[:, 1].mean()), len(a)
@@ -55,9 +52,11 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
     try:
+        dn = load_model(a.denoiser, None).eval()
         for w in a.weights:
+            gen = open_generator(w)  # loaded and checked once, sampled in every folder
             for folder in a.clean:
-                noisy, den, n = gain(w, a.denoiser, folder, a.limit, a.seed)
+                noisy, den, n = gain(gen, dn, folder, a.limit, a.seed)
                 print(f"{w}  {folder}  ({n} images): noisy {noisy:.2f} dB -> denoised {den:.2f} dB "
                       f"(gain {den - noisy:+.2f} dB, {a.denoiser})")
     except PnganError as e:

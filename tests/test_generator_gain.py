@@ -25,10 +25,14 @@ def test_gain_of_pure_noise_and_refused_weights(tmp_path, capsys):
     rng = np.random.default_rng(0)
     clean = np.clip(0.5 + 0.1 * rng.standard_normal((48, 40, 3)), 0, 1).astype(np.float32)
     write_image(tmp_path / "c" / "a.png", clean)
-    noisy, denoised, n = mod.gain("smnet-s_polyu", "dncnn", tmp_path / "c", None, 0)
+    from pngan.generate import open_generator
+    from pngan.models import load_model
+
+    noisy, denoised, n = mod.gain(open_generator("smnet-s_polyu"), load_model("dncnn", None).eval(), tmp_path / "c",
+                                  None, 0)
     assert n == 1 and 20 < noisy < 60 and np.isfinite(denoised)
     assert mod.main(["--weights", "smnet-s_polyu", "--clean", str(tmp_path / "c")]) == 0
     assert "noisy" in capsys.readouterr().out
     assert mod.main(["--weights", "dncnn_polyu", "--clean", str(tmp_path / "c")]) == 1
     err = capsys.readouterr().err.strip()
-    assert err == "error: dncnn_polyu: holds a dncnn denoiser, not a noise generator", err
+    assert err == "error: dncnn_polyu: holds a dncnn denoiser, not a noise generator (generators: smnet, smnet-s)", err
