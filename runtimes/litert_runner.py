@@ -153,11 +153,11 @@ class LiteRtRunner(BaseRunner):
         """``fn`` applied as this runner feeds the signatures (see the module docstring)."""
 
         def fed(x: np.ndarray) -> np.ndarray:
-            h, w = x.shape[2:]
-            tile = self.tile_for(h, w)
-            if tile is None:
+            plan = self.feed_plan(x.shape)
+            if plan is None:
                 return fn(x)
-            if h <= tile[0] and w <= tile[1]:  # edge-pad up to the signature, crop back
+            (h, w), tile = x.shape[2:], plan[1]
+            if plan[0] == "pad":  # edge-pad up to the signature, crop back
                 pad = ((0, 0), (0, 0), (0, tile[0] - h), (0, tile[1] - w))
                 return fn(np.pad(x, pad, mode="edge"))[:, :, :h, :w]
             from pngan.runtimes.tiling import tiled
