@@ -83,3 +83,38 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="session")
+def load_script():
+    """Factory: the module of ``scripts/<name>.py``, loaded from its file (scripts are not a package)."""
+    import importlib.util
+    from pathlib import Path
+
+    def load(name: str):
+        spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parents[1] / "scripts" / f"{name}.py")
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        return mod
+
+    return load
+
+
+@pytest.fixture(scope="session")
+def coffee_pairs():
+    """Factory: ``root`` with two paired 64-wide crops (``rows`` tall) of the shipped coffee sample, Poisson-Gaussian
+    noisy in ``input/`` (``im<i>_real.png``) and clean in ``groundtruth/`` (``im<i>_mean.png``); returns ``root``."""
+
+    def make(root, rows: int):
+        from pngan.images import write_image
+        from pngan.noise import add_poisson_gaussian
+        from pngan.samples import sample_image
+
+        clean = sample_image("coffee")[:rows, :72]
+        for i in range(2):
+            c = clean[:, i * 8:i * 8 + 64]
+            write_image(root / "groundtruth" / f"im{i}_mean.png", c)
+            write_image(root / "input" / f"im{i}_real.png", add_poisson_gaussian(c, np.random.default_rng(i), 4e-3, 2e-4))
+        return root
+
+    return make

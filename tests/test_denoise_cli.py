@@ -13,19 +13,11 @@ from click.testing import CliRunner
 from pngan.cli import main
 from pngan.images import write_image
 from pngan.models import build
-from pngan.noise import add_poisson_gaussian
-from pngan.samples import sample_image
 
 
 @pytest.fixture
-def paired(tmp_path):
-    root = tmp_path / "set"
-    clean = sample_image("coffee")[:96, :80]
-    for i in range(2):
-        c = clean[:, i * 8:i * 8 + 64]
-        write_image(root / "groundtruth" / f"im{i}_mean.png", c)
-        write_image(root / "input" / f"im{i}_real.png", add_poisson_gaussian(c, np.random.default_rng(i), 4e-3, 2e-4))
-    return root
+def paired(tmp_path, coffee_pairs):
+    return coffee_pairs(tmp_path / "set", rows=96)
 
 
 def _run(*args):

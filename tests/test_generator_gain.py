@@ -3,25 +3,13 @@ gets one line and exit 1."""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 
 from pngan.images import write_image
 
-ROOT = Path(__file__).resolve().parents[1]
 
-
-def _script():
-    spec = importlib.util.spec_from_file_location("generator_gain", ROOT / "scripts" / "generator_gain.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-def test_gain_of_pure_noise_and_refused_weights(tmp_path, capsys):
-    mod = _script()
+def test_gain_of_pure_noise_and_refused_weights(load_script, tmp_path, capsys):
+    mod = load_script("generator_gain")
     rng = np.random.default_rng(0)
     clean = np.clip(0.5 + 0.1 * rng.standard_normal((48, 40, 3)), 0, 1).astype(np.float32)
     write_image(tmp_path / "c" / "a.png", clean)

@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
 import numpy as np
 
 from pngan.data.pairs import find_pairs
 from pngan.images import read_image, write_image
 
-ROOT = Path(__file__).resolve().parents[1]
 
-
-def _script():
-    spec = importlib.util.spec_from_file_location("make_phone_val", ROOT / "scripts" / "make_phone_val.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-def test_phone_val_pairs(tmp_path):
-    mpv = _script()
+def test_phone_val_pairs(load_script, tmp_path):
+    mpv = load_script("make_phone_val")
     for i in range(2):
         write_image(tmp_path / "clean" / "groundtruth" / f"scene_{i}_mean.png",
                     np.random.default_rng(i).random((40, 36, 3)).astype(np.float32) * 0.6 + 0.2)
