@@ -27,7 +27,8 @@ class DataConfig:
     train_dir: str = ""          # paired folder (input/ + groundtruth/) for real noisy/clean pairs
     val_dir: str = ""            # held-out pairs ("" = none)
     clean_dir: str = ""          # finetune stage: clean images to generate noisy ones from; denoiser stage: more
-                                 # clean images for synthesized pairs (with the clean side of train_dir)
+                                 # clean images for synthesized pairs (with the clean side of train_dir); pngan
+                                 # stage: clean-only images (no real counterpart) for loss.sharp_content
     # Denoiser stage, blind mix (pngan/train/blind.py): fraction of each batch's samples from real pairs, from the
     # noise generator (model.generator_weights, default the shipped smnet-s) and from the camera pipeline.
     mix_real: float = 1.0
@@ -67,6 +68,7 @@ class LossConfig:
     noise_quantile: float = 0.0   # 1-D Wasserstein distance of the residual values (histogram shape)
     texture_on: str = "total"     # the residual the two above see: "total" (fake - clean) | "stochastic"
     content_change: float = 0.0   # E[r1 r2] of two samples / real noise power: the seed-independent residual
+    sharp_content: float = 0.0    # the same on crops of data.clean_dir (clean-only, e.g. sharp images)
 
 
 @dataclass

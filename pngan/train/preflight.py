@@ -71,6 +71,12 @@ def preflight(stage: str, cfg: TrainConfig, pairs_given: bool = False) -> None:
         _check_kind(m.generator_weights, "generator", "model.generator_weights", m.generator)
     if stage == "pngan" and cfg.loss.texture_on not in ("total", "stochastic"):
         raise PnganError(f"loss.texture_on must be 'total' or 'stochastic', got {cfg.loss.texture_on!r}")
+    if stage == "pngan" and cfg.loss.sharp_content:
+        if not d.clean_dir:
+            raise PnganError("loss.sharp_content needs data.clean_dir (a folder of clean images)")
+        from pngan.data.clean import clean_images
+
+        clean_images(d.clean_dir)  # ImageError: missing folder or no images
     if stage == "denoiser":
         from pngan.train.blind import BlindMix
 

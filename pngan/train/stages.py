@@ -21,8 +21,9 @@ from pngan.models import build, load_model
 from pngan.train.blind import BlindMix, blind_bank
 from pngan.train.config import TrainConfig
 from pngan.train.data import CropBank, step_generator
-from pngan.train.losses import (alignment_loss, content_change_loss, noise_kl_loss, noise_level_loss, noise_quantile_loss,
-                                noise_spectrum_loss, ragan_d_loss, ragan_g_loss)
+from pngan.train.losses import (SPECTRUM_FLOOR, alignment_loss, content_change_loss, noise_kl_loss,
+                                noise_level_loss, noise_quantile_loss, noise_spectrum_loss, ragan_d_loss,
+                                ragan_g_loss)
 from pngan.train.session import Session, unwrap
 
 
@@ -220,6 +221,15 @@ class PnganStage(Stage):
         self.bank = self._bank(pairs=find_pairs(cfg.data.train_dir))
         self.val = _val_pairs(cfg)
         self.sigma = m.input_sigma / 255.0
+        self.sharp = self._sharp_bank(cfg) if cfg.loss.sharp_content else None
+
+    @staticmethod
+    def _sharp_bank(cfg: TrainConfig) -> CropBank:
+        """Clean-only crops for ``loss.sharp_content`` (own seed stream, same patch and batch)."""
+        if not cfg.data.clean_dir:
+            raise PnganError("loss.sharp_content needs data.clean_dir (a folder of clean images)")
+        return CropBank(clean=clean_images(cfg.data.clean_dir), patch=cfg.data.patch, batch=cfg.data.batch,
+                        seed=cfg.run.seed + 7919)
 
     def generator_input(self, clean: torch.Tensor, step: int, stream: int = 1) -> torch.Tensor:
         g = step_generator(self.cfg.run.seed, self.s.rank, step, stream=stream, device=clean.device)
@@ -259,9 +269,10 @@ class PnganStage(Stage):
             quant = noise_quantile_loss(stoch, real, clean) if w.noise_quantile else zero
         if w.content_change:
             content = content_change_loss(fake32, fake2, real, clean)
+        sharp = self.sharp_content(step, real, clean) if self.sharp is not None else zero
         loss_g = (w.adversarial * adv + w.alignment * align + w.noise_std * level + w.fidelity * fid
                   + w.noise_kl * kl + w.noise_spectrum * spec + w.noise_quantile * quant
-                  + w.content_change * content)
+                  + w.content_change * content + w.sharp_content * sharp)
         self._step_opt(loss_g, self.opt_g, self.g.parameters())
         d_plain.requires_grad_(True)
         self.scaler.update()
@@ -272,6 +283,7 @@ class PnganStage(Stage):
                 "loss/alignment": align.item(), "loss/noise_std": level.item(), "loss/fidelity": fid.item(),
                 "loss/noise_kl": kl.item(), "loss/noise_spectrum": spec.item(),
                 "loss/noise_quantile": quant.item(), "loss/content_change": content.item(),
+                "loss/sharp_content": sharp.item(),
                 "lr/g": self.sched_g.get_last_lr()[0]}
 
     def second_sample(self, clean: torch.Tensor, step: int) -> torch.Tensor:
@@ -281,6 +293,17 @@ class PnganStage(Stage):
         with self.s.autocast():
             fake2 = self.g(self.generator_input(clean, step, stream=2))
         return fake2.float()
+
+    def sharp_content(self, step: int, real: torch.Tensor, clean: torch.Tensor) -> torch.Tensor:
+        """:func:`content_change_loss` on two samples of this step's clean-only crops, scaled by the real
+        pairs' noise power: no real noisy image is needed to forbid a fixed change of the content."""
+        sc = self.s.to_device(self.sharp[step]["clean"])
+        with self.s.autocast():
+            f1 = self.g(self.generator_input(sc, step, stream=3))
+            f2 = self.g(self.generator_input(sc, step, stream=4))
+        with torch.no_grad():
+            power = (real - clean).float().square().mean().clamp_min(SPECTRUM_FLOOR)
+        return ((f1.float() - sc) * (f2.float() - sc)).mean() / power
 
     @torch.no_grad()
     def sample(self, clean: np.ndarray, seed: int) -> np.ndarray:
