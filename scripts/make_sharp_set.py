@@ -1,11 +1,12 @@
-"""Write a folder of sharp clean images from what scikit-image installs, for ``loss.sharp_content``.
+"""Write sharp clean images from what scikit-image installs: ``train/`` for training, ``held/`` to score.
 
 The PolyU ground truths are averages of hundreds of frames and soft; these are sharp photographs and
-textures. The shipped samples (``pngan/assets``: coffee, motorcycle) and the other view of the motorcycle
-stereo pair are left out, so the demo's images stay unseen::
+textures, for ``loss.sharp_content`` (stage pngan) and ``data.clean_dir`` (stage denoiser). ``held/`` is
+never trained on (a portrait, fur, gravel and text). The shipped samples (``pngan/assets``: coffee,
+motorcycle) and the other view of the motorcycle stereo pair are left out, so the demo's images stay unseen::
 
     python scripts/make_sharp_set.py --out SHARP
-    pngan train pngan --config scripts/configs/smnet-s_texture.toml ... data.clean_dir=SHARP loss.sharp_content=1
+    pngan train pngan --config scripts/configs/smnet-s_sharp.toml ... data.clean_dir=SHARP/train
 """
 
 from __future__ import annotations
@@ -16,14 +17,15 @@ from pathlib import Path
 
 import numpy as np
 
-# skimage.data file names (no download): colour photographs, then grey textures (copied to R = G = B)
-COLOUR = ("astronaut.png", "chelsea.png", "rocket.jpg", "hubble_deep_field.jpg", "ihc.png", "retina.jpg")
-GREY = ("brick.png", "gravel.png", "grass.png", "camera.png", "moon.png", "coins.png", "page.png")
+# skimage.data file names (no download); grey ones are copied to R = G = B
+TRAIN = ("rocket.jpg", "hubble_deep_field.jpg", "ihc.png", "retina.jpg", "brick.png", "grass.png", "camera.png",
+         "moon.png", "coins.png")
+HELD = ("astronaut.png", "chelsea.png", "gravel.png", "page.png")
 LEFT_OUT = ("coffee.png", "motorcycle_left.png", "motorcycle_right.png")  # the shipped samples
 
 
 def make_sharp_set(out: Path) -> list[Path]:
-    """Write the images of :data:`COLOUR` and :data:`GREY` as 8-bit RGB PNGs into ``out``."""
+    """Write :data:`TRAIN` to ``out/train`` and :data:`HELD` to ``out/held`` as 8-bit RGB PNGs."""
     import skimage.data
     from skimage.io import imread
 
@@ -31,12 +33,12 @@ def make_sharp_set(out: Path) -> list[Path]:
 
     root = Path(skimage.data.__file__).parent
     written = []
-    for name in COLOUR + GREY:
+    for name in TRAIN + HELD:
         img = imread(root / name)
         if img.ndim == 2:
             img = np.repeat(img[..., None], 3, axis=2)
         img = img[..., :3].astype(np.float32) / 255.0
-        dst = out / f"{Path(name).stem}.png"
+        dst = out / ("train" if name in TRAIN else "held") / f"{Path(name).stem}.png"
         write_image(dst, img)
         written.append(dst)
     return written

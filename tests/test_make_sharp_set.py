@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from pngan.images import read_image
@@ -12,8 +14,9 @@ def test_writes_rgb_images_without_the_shipped_samples(load_script, tmp_path, ca
     mod = load_script("make_sharp_set")
     out = tmp_path / "sharp"
     assert mod.main(["--out", str(out)]) == 0
-    files = sorted(out.iterdir())
-    assert len(files) == len(mod.COLOUR) + len(mod.GREY)
+    files = sorted(out.glob("*/*.png"))
+    assert len(list((out / "train").iterdir())) == len(mod.TRAIN) and len(list((out / "held").iterdir())) == 4
+    assert not {Path(f).stem for f in mod.TRAIN} & {Path(f).stem for f in mod.HELD}
     assert not {f.stem for f in files} & {"coffee", "motorcycle_left", "motorcycle_right"}
     shipped = [sample_image(n) for n in ("coffee", "motorcycle")]
     for f in files:
@@ -23,4 +26,4 @@ def test_writes_rgb_images_without_the_shipped_samples(load_script, tmp_path, ca
     before = {f: f.read_bytes() for f in files}
     assert mod.main(["--out", str(out)]) == 2  # a folder with images is refused and left as it was
     assert "not empty" in capsys.readouterr().err
-    assert {f: f.read_bytes() for f in sorted(out.iterdir())} == before
+    assert {f: f.read_bytes() for f in sorted(out.glob("*/*.png"))} == before
