@@ -287,3 +287,32 @@ def test_a_model_that_diverges_on_a_validation_image_says_so(pairs, tmp_path, mo
     assert r.exit_code == 1 and line.startswith("error: ") and "Traceback" not in r.output, r.output
     assert "not finite" in line and "diverged" in line and "to_uint8" not in line, line
     assert (out / "checkpoints" / "last.pt").is_file()
+
+
+def test_a_non_finite_loss_stops_the_run_and_keeps_the_last_good_checkpoint(pairs, tmp_path, monkeypatch):
+    """A loss that turns NaN (here from step 3 on) stops the run with one line naming the step; the step-2
+    checkpoint is not overwritten with the diverged weights and no NaN row is logged."""
+    import csv
+
+    import torch
+
+    from pngan.train import stages
+
+    step_fn = stages.DenoiserStage.train_step
+
+    def nan_from_step_3(self, batch, step):
+        out = step_fn(self, batch, step)
+        return {**out, "loss/g": float("nan")} if step >= 2 else out
+
+    monkeypatch.setattr(stages.DenoiserStage, "train_step", nan_from_step_3)
+    out = tmp_path / "run"
+    r = _train("denoiser", f"data.train_dir={pairs}", f"run.out_dir={out}", *DN, *TINY, "optim.steps=6",
+               "run.val_every=0", "run.ckpt_every=2", "run.log_every=1")
+    line = r.output.strip().splitlines()[-1]
+    assert r.exit_code == 1 and "Traceback" not in r.output, r.output
+    assert line == (f"error: training diverged: loss/g is nan at step 3; the checkpoint of step 2 "
+                    f"({out / 'checkpoints' / 'last.pt'}) is kept; try a lower optim.lr_g or a tighter "
+                    f"optim.grad_clip"), line
+    assert torch.load(out / "checkpoints" / "last.pt", weights_only=True)["step"] == 2
+    rows = list(csv.DictReader(open(out / "losses.csv")))
+    assert [int(r["step"]) for r in rows] == [1, 2]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 from pathlib import Path
@@ -131,10 +132,14 @@ def _loop(stage_name: str, stage: Any, cfg: TrainConfig, session: Session, start
                 tell(line)
 
     die_at = int(os.environ.get("PNGAN_TEST_SIGKILL_AT_STEP", "-1"))  # tests: a real SIGKILL mid-step
-    done, scalars, logged = start, {}, start
+    done, scalars, logged, diverged = start, {}, start, ""
     try:
         for step, batch in zip(range(start, steps), loader):
             scalars = stage.train_step(batch, step)
+            bad = [k for k, v in scalars.items() if k.startswith("loss/") and not math.isfinite(v)]
+            if bad:  # the weights took a non-finite step: nothing of this step is logged or saved
+                diverged = f"{bad[0]} is {scalars[bad[0]]} at step {step + 1}"
+                break
             if step + 1 == die_at:
                 os.kill(os.getpid(), signal.SIGKILL)
             done = step + 1
@@ -167,6 +172,10 @@ def _loop(stage_name: str, stage: Any, cfg: TrainConfig, session: Session, start
             bar.close()
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+    if diverged:
+        kept = f"the checkpoint of step {saved} ({out / CKPT}) is kept" if saved else "no checkpoint was written"
+        raise PnganError(f"training diverged: {diverged}; {kept}; try a lower optim.lr_g or a tighter "
+                         f"optim.grad_clip")
     if run.log_every and done > logged:  # stopped between log rows: the last step's row
         session.log(done, scalars)
     if session.is_main and done > saved:  # at exit: between steps, so the state is consistent
