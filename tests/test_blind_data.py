@@ -112,10 +112,28 @@ def test_jpeg_is_applied_at_the_drawn_quality():
 
 @pytest.mark.parametrize("kw, msg", [({"real": 0}, "not all 0"), ({"camera": -1}, ">= 0"),
                                      ({"camera_sigma": (40, 15)}, "low <= high"),
-                                     ({"jpeg_quality": (50, 101)}, "1..100"), ({"jpeg_prob": 2}, r"\[0, 1\]")])
+                                     ({"jpeg_quality": (50, 101)}, "1..100"), ({"jpeg_prob": 2}, r"\[0, 1\]"),
+                                     ({"camera_target": "noisy"}, "camera_target")])
 def test_bad_mix_is_one_error(kw, msg):
     with pytest.raises(PnganError, match=msg):
         BlindMix(**kw)
+
+
+def test_pipeline_target_differs_from_the_noisy_image_by_noise_only():
+    """camera_target="pipeline": the target is the demosaicked clean image, so on a sharp image the pair is
+    far closer than against the clean image (demosaicing is not in the residual); at low noise the residual
+    is about that noise; "clean" keeps the clean crop as target."""
+    from pngan.samples import sample_image
+
+    sharp = [torch.from_numpy(np.round(sample_image("coffee")[:64, :64] * 255).astype(np.uint8)).permute(2, 0, 1)]
+    kw = dict(real=0, camera=1, jpeg_prob=0.0, camera_sigma=(2.0, 2.0))
+    piped = _bank(BlindMix(**kw, camera_target="pipeline"), pool=sharp, patch=64, batch=2)[0]
+    plain = _bank(BlindMix(**kw), pool=sharp, patch=64, batch=2)[0]
+    assert torch.equal(piped["noisy"], plain["noisy"])  # same noisy images, only the target changes
+    assert not torch.equal(piped["clean"], plain["clean"])
+    mse_piped = float(((piped["noisy"] - piped["clean"]) * 255).square().mean())
+    mse_plain = float(((plain["noisy"] - plain["clean"]) * 255).square().mean())
+    assert mse_piped < 0.25 * mse_plain and mse_piped < 4 * 2.0 ** 2, (mse_piped, mse_plain)
 
 
 def test_missing_sources_are_errors():

@@ -37,6 +37,8 @@ class DataConfig:
     camera_sigma: tuple = (1.5, 45.0)  # camera pairs: noise std at mid-gray, 0-255 scale, log-uniform
     jpeg_quality: tuple = (70, 95)     # camera pairs: JPEG quality range (uniform), applied with jpeg_prob
     jpeg_prob: float = 0.8
+    camera_target: str = "clean"       # camera pairs' target: "clean" | "pipeline" (the pipeline without noise,
+                                       # so the pair differs by noise and JPEG only, not by demosaicing)
     patch: int = 64
     batch: int = 8
     workers: int = 0
