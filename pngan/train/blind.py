@@ -142,7 +142,7 @@ def camera_pair(clean: np.ndarray, sigma: float, seed: Sequence[int],
                 quality: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(:func:`camera_noisy`, the same pipeline without noise and JPEG): a pair that differs only by noise.
 
-    The pipeline's bilinear demosaicing softens sharp detail (coffee: 28.5 dB at no noise), so a
+    The pipeline's bilinear demosaicing softens sharp detail, so a
     pair against ``clean`` itself also teaches a denoiser to sharpen; against the noiseless target it
     teaches denoising only.
     """
