@@ -3,7 +3,7 @@
     python scripts/make_awgn_pairs.py --clean SHARP/held --clean pngan/assets --sigma 5 10 --out SHARPSET
     pngan denoise --weights W --input-dir SHARPSET/sigma5 --out OUT
 
-Pure noise (no content change, no JPEG), 8-bit, seeded per (seed, file name, sigma) as ``pngan noise``: a
+Pure noise (no content change, no JPEG), 8-bit, the same noisy bytes as ``pngan noise --sigma S``: a
 denoiser's gain here is noise removed minus detail lost, so sharp clean images show whether it keeps detail.
 """
 
@@ -11,17 +11,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-import zlib
 from pathlib import Path
-
-import numpy as np
 
 
 def make(clean_dirs: list[Path], sigmas: list[float], out: Path, seed: int = 0) -> int:
     """Write one paired folder per sigma; returns the number of pairs per folder."""
     from pngan.data.clean import clean_images
     from pngan.images import read_image, write_image
-    from pngan.noise.awgn import quantize_8bit
+    from pngan.noise.awgn import add_awgn, file_rng
 
     files = [f for d in clean_dirs for f in clean_images(d)]
     stems = [f.stem for f in files]
@@ -31,8 +28,7 @@ def make(clean_dirs: list[Path], sigmas: list[float], out: Path, seed: int = 0) 
     for s in sigmas:
         for f in files:
             clean = read_image(f)
-            rng = np.random.default_rng([seed, zlib.crc32(f.name.encode("utf-8")), int(round(s * 1000))])
-            noisy = quantize_8bit(np.clip(clean + rng.normal(0.0, s / 255.0, clean.shape), 0, 1))
+            noisy = add_awgn(clean, s, file_rng(seed, f.name, s))
             write_image(out / f"sigma{s:g}" / "input" / f"{f.stem}_real.png", noisy)
             write_image(out / f"sigma{s:g}" / "groundtruth" / f"{f.stem}_mean.png", clean)
     return len(files)

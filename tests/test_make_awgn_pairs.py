@@ -21,6 +21,10 @@ def test_pairs_are_seeded_pure_noise_and_bad_input_is_refused(load_script, tmp_p
     assert mod.main(["--clean", str(tmp_path / "c"), "--sigma", "5", "--out", str(tmp_path / "o2")]) == 0
     assert (tmp_path / "o" / "sigma5" / "input" / "a_real.png").read_bytes() == \
         (tmp_path / "o2" / "sigma5" / "input" / "a_real.png").read_bytes()  # the same bytes every run
+    from pngan.cli.noise_cmd import run_noise
+
+    run_noise("gaussian", [10.0], tmp_path / "c", tmp_path / "n")  # the noise `pngan noise` writes
+    assert np.array_equal(read_image(tmp_path / "n" / "Gaussian_noise_X10" / "a.png"), read_image(pairs[0].noisy))
     assert mod.main(["--clean", str(tmp_path / "c"), "--sigma", "5", "--out", str(tmp_path / "o")]) == 2
     assert mod.main(["--clean", str(tmp_path / "c"), "--sigma", "0", "--out", str(tmp_path / "o3")]) == 2
     assert mod.main(["--clean", str(tmp_path / "missing"), "--sigma", "5", "--out", str(tmp_path / "o4")]) == 2

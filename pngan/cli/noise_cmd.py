@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import zlib
 from pathlib import Path
 
 import click
@@ -45,12 +44,6 @@ def noise(noise_model: str | None, old_model: str | None, sigma: tuple[float, ..
     run_cli(job)
 
 
-def _rng(seed: int, name: str, sigma: float):
-    import numpy as np
-
-    return np.random.default_rng([seed, zlib.crc32(name.encode()), int(round(sigma * 1000))])
-
-
 def run_noise(model: str, sigmas: list[float], input_dir: Path, result_dir: Path, seed: int = 0) -> list[Path]:
     """Generate the folders; returns them."""
     from pngan.errors import PnganError
@@ -81,13 +74,14 @@ def run_noise(model: str, sigmas: list[float], input_dir: Path, result_dir: Path
         refuse_overwriting_inputs(result_dir / folder, files, [f"{f.stem}.png" for f in files])
     refuse_overlap(input_dir, result_dir)  # results inside the input would be read as inputs next time
     from pngan.noise import get_noise_model  # imports torch: only once the arguments are checked
+    from pngan.noise.awgn import file_rng
 
     fn = get_noise_model(model)
     failed: list[str] = []
     for folder, kw, s in jobs:
         for f, img in each_readable(progress(files, desc=folder, unit="img", leave=False), failed):
             try:
-                write_image(result_dir / folder / f"{f.stem}.png", fn(img, _rng(seed, f.name, s), **kw))
+                write_image(result_dir / folder / f"{f.stem}.png", fn(img, file_rng(seed, f.name, s), **kw))
             except WriteError:
                 raise  # a full disk or read-only folder: stop
             except PnganError as e:  # a bad value in this image only

@@ -53,6 +53,14 @@ def quantize_8bit(img: np.ndarray) -> np.ndarray:
     return (np.round(np.clip(img, 0.0, 1.0) * 255.0) / 255.0).astype(np.float32)
 
 
+def file_rng(seed: int, name: str, sigma: float) -> np.random.Generator:
+    """The generator ``pngan noise`` draws an image's noise from: ``(seed, crc32(file name), sigma)``, so a
+    file's noise does not depend on the order or number of files."""
+    import zlib
+
+    return np.random.default_rng([seed, zlib.crc32(name.encode()), int(round(sigma * 1000))])
+
+
 def add_awgn(img: np.ndarray, sigma: float, rng: RngLike, quantize: bool = True) -> np.ndarray:
     """``img + sigma/255 * randn`` (σ on the 0–255 scale); 8-bit quantized if ``quantize``."""
     try:
