@@ -116,15 +116,18 @@ def noise_quantile_loss(fake: torch.Tensor, real: torch.Tensor, clean: torch.Ten
 
 
 def content_change_loss(fake: torch.Tensor, fake2: torch.Tensor, real: torch.Tensor,
-                        clean: torch.Tensor) -> torch.Tensor:
+                        clean: torch.Tensor, source: torch.Tensor | None = None) -> torch.Tensor:
     """Power of the part of the residual that does not change with the seed, relative to real noise power.
 
     For two samples of the same crops, ``r_i = fake_i - clean = d + n_i`` with independent zero-mean
     ``n_i``: ``E[r_1 r_2] = d^2``, an unbiased estimate of the deterministic content change ``d``
     (softening, colour shifts) that a denoiser trained on real noise cannot undo. Divided by
     ``mean((real - clean)^2)``, it reads as the share of real noise power spent on content.
+    ``source``: the clean images the two samples were made from when they are not ``clean`` (clean-only
+    crops without a real counterpart); the real power still comes from ``real`` and ``clean``.
     """
-    r1, r2 = (fake - clean).float(), (fake2 - clean).float()
+    src = clean if source is None else source
+    r1, r2 = (fake - src).float(), (fake2 - src).float()
     with torch.no_grad():
         power = (real - clean).float().square().mean().clamp_min(SPECTRUM_FLOOR)
     return (r1 * r2).mean() / power

@@ -21,7 +21,7 @@ from pngan.models import build, load_model
 from pngan.train.blind import BlindMix, blind_bank
 from pngan.train.config import TrainConfig
 from pngan.train.data import CropBank, step_generator
-from pngan.train.losses import (SPECTRUM_FLOOR, alignment_loss, content_change_loss, noise_kl_loss,
+from pngan.train.losses import (alignment_loss, content_change_loss, noise_kl_loss,
                                 noise_level_loss, noise_quantile_loss, noise_spectrum_loss, ragan_d_loss,
                                 ragan_g_loss)
 from pngan.train.session import Session, unwrap
@@ -301,9 +301,7 @@ class PnganStage(Stage):
         with self.s.autocast():
             f1 = self.g(self.generator_input(sc, step, stream=3))
             f2 = self.g(self.generator_input(sc, step, stream=4))
-        with torch.no_grad():
-            power = (real - clean).float().square().mean().clamp_min(SPECTRUM_FLOOR)
-        return ((f1.float() - sc) * (f2.float() - sc)).mean() / power
+        return content_change_loss(f1.float(), f2.float(), real, clean, source=sc)
 
     @torch.no_grad()
     def sample(self, clean: np.ndarray, seed: int) -> np.ndarray:
