@@ -166,6 +166,26 @@ def test_ddp_two_processes_gloo(pairs_dir, tmp_path):
     assert torch.load(tmp_path / "ddp" / "checkpoints" / "last.pt", weights_only=True)["step"] == 2
 
 
+def test_ddp_a_nan_loss_on_one_rank_stops_both(pairs_dir, tmp_path):
+    """Rank 1's loss alone turns NaN at step 2: both ranks stop there (no rank left waiting in an all-reduce),
+    rank 0 says why, and the step-1 checkpoint stays."""
+    import os
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(port),
+           "-m", "pngan.cli.__main__", "train", "pngan", f"data.train_dir={pairs_dir}",
+           f"run.out_dir={tmp_path / 'ddp'}", *TINY, "optim.steps=4", "run.ckpt_every=1", "run.threads=1",
+           "--no-progress"]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env={**os.environ, "PNGAN_TEST_NAN_AT": "1:2"})
+    assert r.returncode != 0
+    assert "error: training diverged: another rank's loss is not finite at step 2" in r.stdout + r.stderr, \
+        (r.stdout + r.stderr)[-3000:]
+    assert torch.load(tmp_path / "ddp" / "checkpoints" / "last.pt", weights_only=True)["step"] == 1
+
+
 def test_pgap_tiny_budget(pairs_dir, tmp_path):
     from click.testing import CliRunner
 

@@ -132,13 +132,17 @@ def _loop(stage_name: str, stage: Any, cfg: TrainConfig, session: Session, start
                 tell(line)
 
     die_at = int(os.environ.get("PNGAN_TEST_SIGKILL_AT_STEP", "-1"))  # tests: a real SIGKILL mid-step
+    nan_at = os.environ.get("PNGAN_TEST_NAN_AT", "")  # tests: "RANK:STEP", that rank's loss reads NaN there
     done, scalars, logged, diverged = start, {}, start, ""
     try:
         for step, batch in zip(range(start, steps), loader):
             scalars = stage.train_step(batch, step)
+            if nan_at == f"{session.rank}:{step + 1}":
+                scalars = {**scalars, "loss/g": float("nan")}
             bad = [k for k, v in scalars.items() if k.startswith("loss/") and not math.isfinite(v)]
-            if bad:  # the weights took a non-finite step: nothing of this step is logged or saved
-                diverged = f"{bad[0]} is {scalars[bad[0]]} at step {step + 1}"
+            if session.any_rank(bool(bad)):  # a non-finite step (on any rank): nothing of it is logged or saved
+                diverged = (f"{bad[0]} is {scalars[bad[0]]}" if bad else "another rank's loss is not finite") \
+                    + f" at step {step + 1}"
                 break
             if step + 1 == die_at:
                 os.kill(os.getpid(), signal.SIGKILL)

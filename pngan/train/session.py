@@ -34,6 +34,14 @@ class Session:
     def is_main(self) -> bool:
         return self.rank == 0
 
+    def any_rank(self, flag: bool) -> bool:
+        """``flag`` or-ed over every process (one tiny all-reduce when distributed), so all ranks stop together."""
+        if self.world <= 1 or not dist.is_initialized():
+            return flag
+        t = torch.tensor([1.0 if flag else 0.0], device=self.device)
+        dist.all_reduce(t, op=dist.ReduceOp.MAX)
+        return bool(t.item())
+
     def autocast(self):
         if self.amp_dtype is None:
             return contextlib.nullcontext()
