@@ -78,6 +78,22 @@ def test_quantile_loss_closed_form():
     assert abs(wide - e.abs().mean().item() * 255) < 1e-3
 
 
+def _tiny_pairs(root):
+    """Two 48x48 coffee crops with Gaussian noise (std 0.02) as paired ``root``; returns the coffee image."""
+    import numpy as np
+
+    from pngan.images import write_image
+    from pngan.samples import sample_image
+
+    img = sample_image("coffee")
+    rng = np.random.default_rng(0)
+    for i in range(2):
+        c = img[i * 40:i * 40 + 48, :48]
+        write_image(root / "groundtruth" / f"a{i}_mean.png", c)
+        write_image(root / "input" / f"a{i}_real.png", np.clip(c + rng.normal(0, 0.02, c.shape), 0, 1))
+    return img
+
+
 def test_preflight_refuses_bad_texture_settings(tmp_path):
     import pytest
 
@@ -99,22 +115,13 @@ def test_pngan_stage_with_texture_losses_starts_from_given_weights(tmp_path):
     the logged terms are non-zero, and step 0's generator equals the given weights (not a fresh init)."""
     import csv
 
-    import numpy as np
-
-    from pngan.images import write_image
     from pngan.models import build, save_weights
-    from pngan.samples import sample_image
     from pngan.train.config import load_config
     from pngan.train.loop import train
     from pngan.train.session import Session
     from pngan.train.stages import PnganStage
 
-    img = sample_image("coffee")
-    rng = np.random.default_rng(0)
-    for i in range(2):
-        c = img[i * 40:i * 40 + 48, :48]
-        write_image(tmp_path / "d" / "groundtruth" / f"a{i}_mean.png", c)
-        write_image(tmp_path / "d" / "input" / f"a{i}_real.png", np.clip(c + rng.normal(0, 0.02, c.shape), 0, 1))
+    _tiny_pairs(tmp_path / "d")
     torch.manual_seed(3)
     g = build("smnet-s", n_feat=8)
     save_weights(g, tmp_path / "g.safetensors")
@@ -163,24 +170,18 @@ def test_sharp_content_trains_on_clean_only_crops_and_refuses_without_them(tmp_p
     shifts the content by d; a run logs its column."""
     import csv
 
-    import numpy as np
     import pytest
 
     from pngan.errors import PnganError
     from pngan.images import write_image
-    from pngan.samples import sample_image
     from pngan.train.config import load_config
     from pngan.train.loop import train
     from pngan.train.preflight import preflight
     from pngan.train.session import Session
     from pngan.train.stages import PnganStage
 
-    img = sample_image("coffee")
-    rng = np.random.default_rng(0)
+    img = _tiny_pairs(tmp_path / "d")
     for i in range(2):
-        c = img[i * 40:i * 40 + 48, :48]
-        write_image(tmp_path / "d" / "groundtruth" / f"a{i}_mean.png", c)
-        write_image(tmp_path / "d" / "input" / f"a{i}_real.png", np.clip(c + rng.normal(0, 0.02, c.shape), 0, 1))
         write_image(tmp_path / "sharp" / f"s{i}.png", img[100:164, i * 64:i * 64 + 64])
     (tmp_path / "empty").mkdir()
     base = [f"data.train_dir={tmp_path / 'd'}", "data.patch=32", "data.batch=8", "model.generator_config={n_feat=8}",

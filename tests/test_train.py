@@ -148,18 +148,23 @@ def test_cli_one_line_errors(tmp_path):
     assert r.returncode == 1 and "did you mean 'steps'" in r.stderr and "Traceback" not in r.stderr
 
 
-def test_ddp_two_processes_gloo(pairs_dir, tmp_path):
-    """torchrun --nproc_per_node 2 on CPU: rank 0 alone logs and checkpoints; both ranks finish."""
+def _torchrun_pngan(pairs_dir, out, steps: int, env: dict | None = None) -> subprocess.CompletedProcess:
+    """``torchrun --nproc_per_node 2`` (gloo, CPU) of a tiny stage pngan run into ``out``, on a free port."""
+    import os
     import socket
 
     with socket.socket() as sock:  # a free port for the rendezvous
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(port),
-           "-m", "pngan.cli.__main__", "train", "pngan", f"data.train_dir={pairs_dir}",
-           f"run.out_dir={tmp_path / 'ddp'}", *TINY, "optim.steps=2", "run.ckpt_every=1", "run.threads=1",
-           "--no-progress"]
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+           "-m", "pngan.cli.__main__", "train", "pngan", f"data.train_dir={pairs_dir}", f"run.out_dir={out}", *TINY,
+           f"optim.steps={steps}", "run.ckpt_every=1", "run.threads=1", "--no-progress"]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=300, env={**os.environ, **(env or {})})
+
+
+def test_ddp_two_processes_gloo(pairs_dir, tmp_path):
+    """torchrun --nproc_per_node 2 on CPU: rank 0 alone logs and checkpoints; both ranks finish."""
+    r = _torchrun_pngan(pairs_dir, tmp_path / "ddp", 2)
     assert r.returncode == 0, r.stderr[-3000:]
     lines = (tmp_path / "ddp" / "losses.csv").read_text().splitlines()
     assert len(lines) == 3  # rank 0 only: header + 2 steps
@@ -169,17 +174,7 @@ def test_ddp_two_processes_gloo(pairs_dir, tmp_path):
 def test_ddp_a_nan_loss_on_one_rank_stops_both(pairs_dir, tmp_path):
     """Rank 1's loss alone turns NaN at step 2: both ranks stop there (no rank left waiting in an all-reduce),
     rank 0 says why, and the step-1 checkpoint stays."""
-    import os
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(port),
-           "-m", "pngan.cli.__main__", "train", "pngan", f"data.train_dir={pairs_dir}",
-           f"run.out_dir={tmp_path / 'ddp'}", *TINY, "optim.steps=4", "run.ckpt_every=1", "run.threads=1",
-           "--no-progress"]
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env={**os.environ, "PNGAN_TEST_NAN_AT": "1:2"})
+    r = _torchrun_pngan(pairs_dir, tmp_path / "ddp", 4, env={"PNGAN_TEST_NAN_AT": "1:2"})
     assert r.returncode != 0
     assert "error: training diverged: another rank's loss is not finite at step 2" in r.stdout + r.stderr, \
         (r.stdout + r.stderr)[-3000:]
