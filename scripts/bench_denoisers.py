@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-DEFAULT_MODELS = ["dncnn", "nafunet-s", "nafunet-m", "nafunet-l"]
+DEFAULT_MODELS = ["dncnn", "resunet-s", "resunet-m", "nafunet-s", "nafunet-m", "nafunet-l"]
 
 
 def conv_macs(net: Any, size: int) -> int:

@@ -1,0 +1,110 @@
+"""ResUNet: a plain 4-level U-Net of residual ReLU blocks, the quantization-friendly blind denoiser.
+
+    x ─ pad to 2**levels ─ intro 3x3 ─┬─ res blocks ─ down ─┬─ ... ─ middle res blocks
+                                      │ (skip)              │ (skip)         │
+    out = x + crop(ending 3x3 ─ res blocks ─ (up + skip) ─ ... ─ (up + skip) ┘)
+
+    res block = x + conv3x3(ReLU(conv3x3(x)))
+    down      = 2x2 conv, stride 2 (channels x2)
+    up        = 1x1 conv (channels x2) + PixelShuffle(2) (channels /2 overall)
+
+The design follows PMRID (Wang et al., "Practical Deep Raw Image Denoising on Mobile Devices",
+ECCV 2020) in spirit: dense 3x3 convolutions with ReLU, which every runtime and NPU runs well and
+which quantize to INT8 per channel with little loss, channels doubled each time the resolution
+halves, so every level costs about the same MACs per input pixel (``2 * 9 * width**2`` per block)
+while the receptive field grows to the whole 16x-downsampled image. Compared with NAFUNet it has no
+multiplicative gates, so activations stay bounded by the weights on inputs unlike the training
+crops (NAFUNet without LayerNorm overflowed on one whole validation image). Operators: Conv,
+Relu, Add, DepthToSpace, and Pad/Slice for the any-size wrapper.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+import torch.nn as nn
+
+from pngan.models.nafunet import Down, Up, _counts, _positive
+from pngan.models.padding import crop_to, pad_to_multiple
+from pngan.models.registry import register
+
+
+class ResBlock(nn.Module):
+    """``x + conv3x3(ReLU(conv3x3(x)))``; the second conv starts at a tenth of its default scale."""
+
+    def __init__(self, c: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(c, c, 3, padding=1)
+        self.relu = nn.ReLU(inplace=True)
+        self.conv2 = nn.Conv2d(c, c, 3, padding=1)
+        with torch.no_grad():
+            self.conv2.weight.mul_(0.1)
+            self.conv2.bias.zero_()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.conv2(self.relu(self.conv1(x)))
+
+
+def _stack(c: int, n: int) -> nn.Sequential:
+    return nn.Sequential(*[ResBlock(c) for _ in range(n)])
+
+
+class ResUNet(nn.Module):
+    """``out = x + ending(decoder(middle(encoder(intro(x)))))``; any H x W (padded to ``2**levels``, cropped back).
+
+    ``enc_blocks``/``dec_blocks`` give the residual blocks per level (top level first, one count
+    per level each), ``middle_blocks`` those at the lowest resolution; channels are ``width * 2**level``.
+    """
+
+    def __init__(self, in_channels: int = 3, width: int = 16, enc_blocks: Sequence[int] = (1, 1, 1, 1),
+                 middle_blocks: int = 2, dec_blocks: Sequence[int] = (1, 1, 1, 1)) -> None:
+        super().__init__()
+        in_channels, width = _positive(in_channels, "in_channels"), _positive(width, "width")
+        enc, dec = _counts(enc_blocks, "enc_blocks"), _counts(dec_blocks, "dec_blocks")
+        if len(enc) != len(dec):
+            raise ValueError(f"enc_blocks and dec_blocks need one count per level each, got {enc} and {dec}")
+        if isinstance(middle_blocks, bool) or not isinstance(middle_blocks, int) or middle_blocks < 0:
+            raise ValueError(f"middle_blocks must be an integer >= 0, got {middle_blocks!r}")
+        self.pad_multiple = 2 ** len(enc)
+        self.widest_per_pixel = width  # for pngan.runtimes.autotile: lower levels hold 2x channels on 1/4 pixels
+        self.intro = nn.Conv2d(in_channels, width, 3, padding=1)
+        self.encoders, self.downs = nn.ModuleList(), nn.ModuleList()
+        c = width
+        for n in enc:
+            self.encoders.append(_stack(c, n))
+            self.downs.append(Down(c))
+            c *= 2
+        self.middle = _stack(c, middle_blocks)
+        self.ups, self.decoders = nn.ModuleList(), nn.ModuleList()
+        for n in reversed(dec):
+            self.ups.append(Up(c))
+            c //= 2
+            self.decoders.append(_stack(c, n))
+        self.ending = nn.Conv2d(width, in_channels, 3, padding=1)
+        nn.init.normal_(self.ending.weight, std=1e-3)  # start near the identity: out ≈ input
+        nn.init.zeros_(self.ending.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.intro(pad_to_multiple(x, self.pad_multiple))
+        skips = []
+        for enc, down in zip(self.encoders, self.downs):
+            h = enc(h)
+            skips.append(h)
+            h = down(h)
+        h = self.middle(h)
+        for up, dec, skip in zip(self.ups, self.decoders, reversed(skips)):
+            h = dec(up(h) + skip)
+        return x + crop_to(self.ending(h), x)
+
+
+@register("resunet-s", description="residual ReLU U-Net denoiser, small (INT8-friendly mobile candidate)",
+          in_channels=3, width=16, enc_blocks=(1, 1, 1, 1), middle_blocks=2, dec_blocks=(1, 1, 1, 1))
+def resunet_s(**cfg) -> ResUNet:
+    return ResUNet(**cfg)
+
+
+@register("resunet-m", description="residual ReLU U-Net denoiser, medium (twice the width of resunet-s)",
+          in_channels=3, width=32, enc_blocks=(1, 1, 1, 1), middle_blocks=2, dec_blocks=(1, 1, 1, 1))
+def resunet_m(**cfg) -> ResUNet:
+    return ResUNet(**cfg)
