@@ -52,7 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--weights", nargs="+", required=True, help="generator weights files or shipped names")
     p.add_argument("--clean", action="append", type=Path, required=True, help="a folder of clean images (repeatable)")
-    p.add_argument("--denoiser", default=DEFAULT_DENOISER, help="a registered denoiser (default: the shipped one)")
+    p.add_argument("--denoiser", default=None,
+                   help="a registered denoiser (default: the model each --denoiser-weights file names, else the "
+                        "shipped default)")
     p.add_argument("--denoiser-weights", nargs="+", default=[None],
                    help="weights files or shipped names for --denoiser (default: its shipped weights)")
     p.add_argument("--limit", type=int, default=None, help="first N images of each folder")
@@ -61,7 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
     try:
-        dns = [(dw or f"{a.denoiser} (shipped)", load_model(a.denoiser, dw).eval()) for dw in a.denoiser_weights]
+        dns = [(dw or f"{a.denoiser or DEFAULT_DENOISER} (shipped)",
+                load_model(a.denoiser or (None if dw else DEFAULT_DENOISER), dw).eval()) for dw in a.denoiser_weights]
         for w in a.weights:
             gen = open_generator(w)  # loaded and checked once, sampled in every folder
             for folder in a.clean:

@@ -17,6 +17,7 @@ from pngan.weights import DEFAULT_DENOISER, folder, resolve
 SHIPPED = {
     "dncnn": "dncnn_polyu.safetensors",          # stage 1 on real PolyU pairs (the better one on real photos)
     "smnet-s": "smnet-s_polyu.safetensors",
+    "resunet-s": "resunet-s_blind.safetensors",  # blind: real PolyU + camera-pipeline (DSLR to phone) + generated pairs
 }
 
 

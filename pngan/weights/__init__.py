@@ -11,7 +11,7 @@ from importlib import resources
 from pathlib import Path
 
 
-DEFAULT_DENOISER = "dncnn"  # what `pngan denoise` and `pngan demo` run without --method
+DEFAULT_DENOISER = "resunet-s"  # what `pngan denoise` and `pngan demo` run without --method
 DEFAULT_GENERATOR = "smnet-s"
 
 
