@@ -176,7 +176,7 @@ class NAFUNet(nn.Module):
 _COMMON = dict(in_channels=3, dw_expand=2, ffn_expand=2)
 
 
-@register("nafunet-s", description="NAFNet-style U-Net denoiser, small (mobile default candidate)",
+@register("nafunet-s", description="NAFNet-style U-Net denoiser, small",
           width=16, enc_blocks=(1, 1, 1, 2), middle_blocks=2, dec_blocks=(1, 1, 1, 1), **_COMMON)
 def nafunet_s(**cfg) -> NAFUNet:
     return NAFUNet(**cfg)

@@ -98,7 +98,7 @@ class ResUNet(nn.Module):
         return x + crop_to(self.ending(h), x)
 
 
-@register("resunet-s", description="residual ReLU U-Net denoiser, small (INT8-friendly mobile candidate)",
+@register("resunet-s", description="residual ReLU U-Net denoiser, small (the shipped blind default)",
           in_channels=3, width=16, enc_blocks=(1, 1, 1, 1), middle_blocks=2, dec_blocks=(1, 1, 1, 1))
 def resunet_s(**cfg) -> ResUNet:
     return ResUNet(**cfg)
