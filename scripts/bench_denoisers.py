@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Size-speed(-quality) table of denoisers, measured in one run: DnCNN and the NAFUNet family.
+"""Size-speed(-quality) table of denoisers, measured in one run: DnCNN and the ResUNet and NAFUNet families.
 
     python scripts/bench_denoisers.py                                  # untrained variants vs shipped dncnn
     python scripts/bench_denoisers.py --weights nafunet-s=runs/nafunet-s_blind/best.safetensors \\

@@ -27,8 +27,8 @@ from typing import Sequence
 import torch
 import torch.nn as nn
 
-from pngan.models.padding import crop_to, pad_to_multiple
 from pngan.models.registry import register
+from pngan.models.unet import UNet, positive_int
 
 
 class SimpleGate(nn.Module):
@@ -81,94 +81,18 @@ def _stack(c: int, n: int, dw_expand: int, ffn_expand: int) -> nn.Sequential:
     return nn.Sequential(*[NAFBlock(c, dw_expand, ffn_expand) for _ in range(n)])
 
 
-class Down(nn.Module):
-    """2x2 convolution with stride 2: half the size, twice the channels."""
-
-    def __init__(self, c: int) -> None:
-        super().__init__()
-        self.conv = nn.Conv2d(c, 2 * c, 2, stride=2)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.conv(x)
-
-
-class Up(nn.Module):
-    """1x1 convolution to twice the channels, then PixelShuffle(2): twice the size, half the channels."""
-
-    def __init__(self, c: int) -> None:
-        super().__init__()
-        self.conv = nn.Conv2d(c, 2 * c, 1, bias=False)
-        self.shuffle = nn.PixelShuffle(2)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.shuffle(self.conv(x))
-
-
-def _counts(value: Sequence[int] | int, name: str) -> list[int]:
-    if isinstance(value, bool) or not isinstance(value, (list, tuple)) or not value:
-        raise ValueError(f"{name} must be a non-empty list of block counts, got {value!r}")
-    if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value):
-        raise ValueError(f"{name} must hold integers >= 0, got {value!r}")
-    return list(value)
-
-
-def _positive(value: int, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    return value
-
-
-class NAFUNet(nn.Module):
-    """``out = x + ending(decoder(middle(encoder(intro(x)))))``; any H x W (padded to ``2**levels``, cropped back).
-
-    ``enc_blocks``/``dec_blocks`` give the NAFBlocks per level (top level first, same length:
-    the number of levels), ``middle_blocks`` those at the lowest resolution. Channels are
-    ``width * 2**level``.
-    """
+class NAFUNet(UNet):
+    """The U-Net skeleton (:class:`pngan.models.unet.UNet`) with NAFBlocks; ``dw_expand``/``ffn_expand``
+    widen the blocks' spatial and channel-mixing branches."""
 
     def __init__(self, in_channels: int = 3, width: int = 16, enc_blocks: Sequence[int] = (1, 1, 1, 2),
                  middle_blocks: int = 2, dec_blocks: Sequence[int] = (1, 1, 1, 1), dw_expand: int = 2,
                  ffn_expand: int = 2) -> None:
-        super().__init__()
-        in_channels, width = _positive(in_channels, "in_channels"), _positive(width, "width")
-        dw_expand, ffn_expand = _positive(dw_expand, "dw_expand"), _positive(ffn_expand, "ffn_expand")
-        enc, dec = _counts(enc_blocks, "enc_blocks"), _counts(dec_blocks, "dec_blocks")
-        if len(enc) != len(dec):
-            raise ValueError(f"enc_blocks and dec_blocks need one count per level each, got {enc} and {dec}")
-        if isinstance(middle_blocks, bool) or not isinstance(middle_blocks, int) or middle_blocks < 0:
-            raise ValueError(f"middle_blocks must be an integer >= 0, got {middle_blocks!r}")
-        self.pad_multiple = 2 ** len(enc)
-        # widest activation per input pixel (full resolution; lower levels have 2x the channels on 1/4 the pixels),
-        # for pngan.runtimes.autotile's memory estimate: the widest conv (at 1/16 size) would overstate it 32x
-        self.widest_per_pixel = width * max(1, dw_expand // 2, ffn_expand // 2)
-        self.intro = nn.Conv2d(in_channels, width, 3, padding=1)
-        self.encoders, self.downs = nn.ModuleList(), nn.ModuleList()
-        c = width
-        for n in enc:
-            self.encoders.append(_stack(c, n, dw_expand, ffn_expand))
-            self.downs.append(Down(c))
-            c *= 2
-        self.middle = _stack(c, middle_blocks, dw_expand, ffn_expand)
-        self.ups, self.decoders = nn.ModuleList(), nn.ModuleList()
-        for n in reversed(dec):
-            self.ups.append(Up(c))
-            c //= 2
-            self.decoders.append(_stack(c, n, dw_expand, ffn_expand))
-        self.ending = nn.Conv2d(width, in_channels, 3, padding=1)
-        nn.init.normal_(self.ending.weight, std=1e-3)  # start near the identity: out ≈ input
-        nn.init.zeros_(self.ending.bias)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.intro(pad_to_multiple(x, self.pad_multiple))
-        skips = []
-        for enc, down in zip(self.encoders, self.downs):
-            h = enc(h)
-            skips.append(h)
-            h = down(h)
-        h = self.middle(h)
-        for up, dec, skip in zip(self.ups, self.decoders, reversed(skips)):
-            h = dec(up(h) + skip)
-        return x + crop_to(self.ending(h), x)
+        dw_expand, ffn_expand = positive_int(dw_expand, "dw_expand"), positive_int(ffn_expand, "ffn_expand")
+        super().__init__(in_channels, width, enc_blocks, middle_blocks, dec_blocks,
+                         lambda c, n: _stack(c, n, dw_expand, ffn_expand))
+        # the blocks' widest conv at full resolution (the 512-channel up-conv at 1/16 size would overstate it 32x)
+        self.widest_per_pixel = self.widest_per_pixel * max(1, dw_expand // 2, ffn_expand // 2)
 
 
 # Widths are multiples of 16: INT8 kernels (AMX/VNNI, NPUs) block channels by 16; width 24 ran as slow as 32.

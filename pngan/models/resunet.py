@@ -25,9 +25,8 @@ from typing import Sequence
 import torch
 import torch.nn as nn
 
-from pngan.models.nafunet import Down, Up, _counts, _positive
-from pngan.models.padding import crop_to, pad_to_multiple
 from pngan.models.registry import register
+from pngan.models.unet import UNet
 
 
 class ResBlock(nn.Module):
@@ -50,52 +49,12 @@ def _stack(c: int, n: int) -> nn.Sequential:
     return nn.Sequential(*[ResBlock(c) for _ in range(n)])
 
 
-class ResUNet(nn.Module):
-    """``out = x + ending(decoder(middle(encoder(intro(x)))))``; any H x W (padded to ``2**levels``, cropped back).
-
-    ``enc_blocks``/``dec_blocks`` give the residual blocks per level (top level first, one count
-    per level each), ``middle_blocks`` those at the lowest resolution; channels are ``width * 2**level``.
-    """
+class ResUNet(UNet):
+    """The U-Net skeleton (:class:`pngan.models.unet.UNet`) with residual ReLU blocks."""
 
     def __init__(self, in_channels: int = 3, width: int = 16, enc_blocks: Sequence[int] = (1, 1, 1, 1),
                  middle_blocks: int = 2, dec_blocks: Sequence[int] = (1, 1, 1, 1)) -> None:
-        super().__init__()
-        in_channels, width = _positive(in_channels, "in_channels"), _positive(width, "width")
-        enc, dec = _counts(enc_blocks, "enc_blocks"), _counts(dec_blocks, "dec_blocks")
-        if len(enc) != len(dec):
-            raise ValueError(f"enc_blocks and dec_blocks need one count per level each, got {enc} and {dec}")
-        if isinstance(middle_blocks, bool) or not isinstance(middle_blocks, int) or middle_blocks < 0:
-            raise ValueError(f"middle_blocks must be an integer >= 0, got {middle_blocks!r}")
-        self.pad_multiple = 2 ** len(enc)
-        self.widest_per_pixel = width  # for pngan.runtimes.autotile: lower levels hold 2x channels on 1/4 pixels
-        self.intro = nn.Conv2d(in_channels, width, 3, padding=1)
-        self.encoders, self.downs = nn.ModuleList(), nn.ModuleList()
-        c = width
-        for n in enc:
-            self.encoders.append(_stack(c, n))
-            self.downs.append(Down(c))
-            c *= 2
-        self.middle = _stack(c, middle_blocks)
-        self.ups, self.decoders = nn.ModuleList(), nn.ModuleList()
-        for n in reversed(dec):
-            self.ups.append(Up(c))
-            c //= 2
-            self.decoders.append(_stack(c, n))
-        self.ending = nn.Conv2d(width, in_channels, 3, padding=1)
-        nn.init.normal_(self.ending.weight, std=1e-3)  # start near the identity: out ≈ input
-        nn.init.zeros_(self.ending.bias)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.intro(pad_to_multiple(x, self.pad_multiple))
-        skips = []
-        for enc, down in zip(self.encoders, self.downs):
-            h = enc(h)
-            skips.append(h)
-            h = down(h)
-        h = self.middle(h)
-        for up, dec, skip in zip(self.ups, self.decoders, reversed(skips)):
-            h = dec(up(h) + skip)
-        return x + crop_to(self.ending(h), x)
+        super().__init__(in_channels, width, enc_blocks, middle_blocks, dec_blocks, _stack)
 
 
 @register("resunet-s", description="residual ReLU U-Net denoiser, small (the shipped blind default)",
