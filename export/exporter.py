@@ -23,6 +23,7 @@ from pngan.export.job import ExportJob
 from pngan.export.shapes import DEFAULT_MAX, ShapeSpec
 from pngan.export.validate import fix_hint, validate_artifact, validation_images
 from pngan.generate import input_sigma
+from pngan.models.smnet_noise import takes_noise
 from pngan.models import spec
 from pngan.models.weights import sha256
 from pngan.runtimes import formats
@@ -161,6 +162,9 @@ def export(net: nn.Module, target: str, out: str | os.PathLike, *, precision: st
     if name is None:
         raise PnganError("export needs a model built by pngan.models.build")
     generator = spec(name).kind == "generator"
+    if generator and takes_noise(net):
+        raise PnganError(f"{name} is given its noise as a second input, and pngan-export takes one-input models; "
+                         f"sample it in PyTorch (`pngan generate --weights ...`)")
     if precision == "int8" and t.calibrates and calibration is None:
         calibration = calibration_for(net, calib_dir, samples=calib_samples, noise=calib_noise, seed=seed,
                                       shapes=shapes)

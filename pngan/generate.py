@@ -17,6 +17,7 @@ import torch
 import torch.nn as nn
 
 from pngan.models.inference import InferenceModel
+from pngan.models.smnet_noise import takes_noise
 
 DEFAULT_INPUT_SIGMA = 5.0  # on the 0-255 scale
 
@@ -49,6 +50,14 @@ def generator_input(clean: np.ndarray, seed: int, sigma: float) -> torch.Tensor:
     return awgn_input(x, sigma, torch.Generator().manual_seed(int(seed)))
 
 
+def noise_input(clean: np.ndarray, seed: int, channels: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The input of a generator given its noise (``takes_noise``): 1 x 3 x H x W ``clean`` and 1 x ``channels``
+    x H x W ``N(0, 1)``, drawn on the CPU from a generator seeded ``seed``."""
+    x = torch.from_numpy(np.ascontiguousarray(clean.transpose(2, 0, 1)))[None].float()
+    z = torch.randn((1, channels, *x.shape[-2:]), generator=torch.Generator().manual_seed(int(seed)))
+    return x, z
+
+
 def _to_image(y: np.ndarray, quantize: bool) -> np.ndarray:
     """1 x 3 x H x W output -> (H, W, 3) float32, rounded to 8-bit levels when ``quantize``."""
     y = np.ascontiguousarray(y[0].transpose(1, 2, 0), dtype=np.float32)
@@ -59,9 +68,12 @@ def _to_image(y: np.ndarray, quantize: bool) -> np.ndarray:
 def generate(model: nn.Module, clean: np.ndarray, seed: int, sigma: float | None = None,
              device: str = "cpu", quantize: bool = True) -> np.ndarray:
     """One fake noisy sample for a clean RGB (H, W, 3) float image in [0, 1]; deterministic per seed."""
+    net = model if isinstance(model, InferenceModel) else InferenceModel(model).to(device)
+    if takes_noise(net):
+        x, z = noise_input(clean, seed, net.net.noise_channels)
+        return _to_image(net(x.to(device), z.to(device)).float().cpu().numpy(), quantize)
     sigma = input_sigma(model) if sigma is None else sigma
     inp = generator_input(clean, seed, sigma).to(device)
-    net = model if isinstance(model, InferenceModel) else InferenceModel(model).to(device)
     return _to_image(net(inp).float().cpu().numpy(), quantize)
 
 

@@ -13,7 +13,8 @@ PReLU, takes the alphabetically first one), scaled by its fan-in:
   the filled weight matrix (numpy SVD, float64), so sigma is the true spectral norm in eval mode.
 
 Other buffers (MIRNet's fixed blur ``filt``) keep their constructed values. The input is
-``RandomState(INPUT_SEED).rand(1, 3, H, W)`` (float32), at a size that is a multiple of every
+``RandomState(INPUT_SEED).rand(1, 3, H, W)`` (float32; a generator given its noise also gets
+``RandomState(INPUT_SEED + 2)`` standard-normal noise), at a size that is a multiple of every
 stride and at an odd size (which exercises the pad-and-crop wrappers). Each output is summarised
 by its shape, sum, sum of absolute values, sum of squares and ``SAMPLES`` values at fixed indices,
 once as the network computes it and once clamped to [0, 1] (what the exported/deployed form computes).
@@ -81,6 +82,16 @@ def fixed_input(h: int, w: int) -> torch.Tensor:
     return torch.from_numpy(np.random.RandomState(INPUT_SEED).rand(1, 3, h, w).astype(np.float32))
 
 
+def model_inputs(model: nn.Module, h: int, w: int) -> tuple[torch.Tensor, ...]:
+    """The fixed input, and for a generator given its noise (smnet-n) also ``RandomState(INPUT_SEED + 2)``
+    standard-normal noise of its ``noise_channels``."""
+    x = fixed_input(h, w)
+    if not getattr(model, "takes_noise", False):
+        return (x,)
+    z = np.random.RandomState(INPUT_SEED + 2).standard_normal((1, model.noise_channels, h, w)).astype(np.float32)
+    return x, torch.from_numpy(z)
+
+
 def sample_indices(shape: tuple[int, ...]) -> list[list[int]]:
     """``SAMPLES`` fixed positions in an output of ``shape`` (always including the first and last)."""
     rs = np.random.RandomState(INPUT_SEED + 1)
@@ -101,7 +112,7 @@ def run_model(name: str, size: tuple[int, int]) -> torch.Tensor:
 
     model = fill_deterministic(build(name))
     with torch.no_grad():
-        return model(fixed_input(*size))
+        return model(*model_inputs(model, *size))
 
 
 def compare(expected: dict[str, Any], got: dict[str, Any], rtol: float = RTOL) -> list[str]:

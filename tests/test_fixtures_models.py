@@ -49,7 +49,7 @@ def filled() -> dict[str, nn.Module]:
 
 def _summary(model: nn.Module, size: str) -> dict:
     with torch.no_grad():
-        return rf.summarise(model(rf.fixed_input(*rf.SIZES[size])))
+        return rf.summarise(model(*rf.model_inputs(model, *rf.SIZES[size])))
 
 
 def test_every_registered_architecture_has_a_fixture():

@@ -16,5 +16,5 @@ class InferenceModel(nn.Module):
         super().__init__()
         self.net = net.eval()
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x).clamp(0.0, 1.0)
+    def forward(self, x: torch.Tensor, *noise: torch.Tensor) -> torch.Tensor:
+        return self.net(x, *noise).clamp(0.0, 1.0)  # noise: for generators given it as an input (smnet-n)

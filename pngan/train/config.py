@@ -41,6 +41,7 @@ class DataConfig:
                                        # so the pair differs by noise and JPEG only, not by demosaicing)
     patch: int = 64
     batch: int = 8
+    crop_align: int = 1           # crop corners on multiples of this (8: keep the images' JPEG block grid)
     workers: int = 0
     pin_memory: bool = True
     on_device: bool = False      # CUDA: keep the uint8 images on the GPU and cut crops there (no H2D per step)

@@ -30,8 +30,10 @@ class CropBank(Dataset):
     """Images (noisy/clean pairs or clean only) held as uint8 tensors; item ``step`` = that step's batch."""
 
     def __init__(self, pairs: Sequence[Pair] | None = None, clean: Sequence[Path] | None = None,
-                 patch: int = 64, batch: int = 8, seed: int = 0, rank: int = 0) -> None:
-        self.patch, self.batch, self.seed, self.rank = patch, batch, seed, rank
+                 patch: int = 64, batch: int = 8, seed: int = 0, rank: int = 0, align: int = 1) -> None:
+        if align < 1 or (align > 1 and patch % align):
+            raise PnganError(f"data.crop_align must be >= 1 and divide data.patch ({patch}), got {align}")
+        self.patch, self.batch, self.seed, self.rank, self.align = patch, batch, seed, rank, align
         self.noisy: list[torch.Tensor] = []
         self.clean: list[torch.Tensor] = []
         for p in pairs or []:
@@ -72,8 +74,9 @@ class CropBank(Dataset):
         for _ in range(self.batch):
             i = int(torch.randint(len(self.clean), (1,), generator=g))
             h, w = self.clean[i].shape[1:]
-            top = int(torch.randint(h - p + 1, (1,), generator=g))
-            left = int(torch.randint(w - p + 1, (1,), generator=g))
+            a = self.align  # rotations and flips of an aligned crop keep the grid aligned (a divides p)
+            top = a * int(torch.randint((h - p) // a + 1, (1,), generator=g))
+            left = a * int(torch.randint((w - p) // a + 1, (1,), generator=g))
             k = int(torch.randint(8, (1,), generator=g))
             for src, dst in ((self.clean, clean), (self.noisy, noisy)):
                 if not src:

@@ -18,6 +18,7 @@ from pngan.generate import sample_seed
 from pngan.images import read_image
 from pngan.metrics import akld, psnr
 from pngan.models import build, load_model
+from pngan.models.smnet_noise import takes_noise
 from pngan.train.blind import BlindMix, blind_bank
 from pngan.train.config import TrainConfig
 from pngan.train.data import CropBank, step_generator
@@ -81,7 +82,8 @@ class Stage:
     def _bank(self, **kwargs: Any) -> CropBank:
         """The step-indexed crop source; on CUDA with ``data.on_device`` the images live on the GPU."""
         d = self.cfg.data
-        bank = CropBank(patch=d.patch, batch=d.batch, seed=self.cfg.run.seed, rank=self.s.rank, **kwargs)
+        bank = CropBank(patch=d.patch, batch=d.batch, seed=self.cfg.run.seed, rank=self.s.rank, align=d.crop_align,
+                        **kwargs)
         return bank.to(self.s.device) if d.on_device and self.s.device.type == "cuda" else bank
 
     def _step_opt(self, loss: torch.Tensor, opt: torch.optim.Optimizer, params) -> None:
@@ -229,19 +231,29 @@ class PnganStage(Stage):
         if not cfg.data.clean_dir:
             raise PnganError("loss.sharp_content needs data.clean_dir (a folder of clean images)")
         return CropBank(clean=clean_images(cfg.data.clean_dir), patch=cfg.data.patch, batch=cfg.data.batch,
-                        seed=cfg.run.seed + 7919)
+                        seed=cfg.run.seed + 7919, align=cfg.data.crop_align)
 
     def generator_input(self, clean: torch.Tensor, step: int, stream: int = 1) -> torch.Tensor:
         g = step_generator(self.cfg.run.seed, self.s.rank, step, stream=stream, device=clean.device)
         return clean + self.sigma * torch.randn(clean.shape, generator=g, device=clean.device, dtype=clean.dtype)
 
+    def fake(self, clean: torch.Tensor, step: int, stream: int = 1, net: nn.Module | None = None) -> torch.Tensor:
+        """The generator's sample of ``clean`` (input noise stream ``stream`` of ``step``): ``g(clean + sigma z)``,
+        or ``g(clean, z)`` for a generator given its noise (smnet-n)."""
+        net = self.g if net is None else net
+        if not takes_noise(net):
+            return net(self.generator_input(clean, step, stream))
+        g = step_generator(self.cfg.run.seed, self.s.rank, step, stream=stream, device=clean.device)
+        n, _, h, w = clean.shape
+        z = torch.randn((n, unwrap(net).noise_channels, h, w), generator=g, device=clean.device, dtype=clean.dtype)
+        return net(clean, z)
+
     def train_step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, float]:
         w = self.cfg.loss
         real, clean = self.s.to_device(batch["noisy"]), self.s.to_device(batch["clean"])
-        inp = self.generator_input(clean, step)
         n = real.shape[0]
         with self.s.autocast():
-            fake = self.g(inp)
+            fake = self.fake(clean, step)
         # Discriminator: one forward over [real; fake] (one DDP forward per backward).
         with self.s.autocast():
             logits = self.d(torch.cat([real, fake.detach()])).float()
@@ -291,7 +303,7 @@ class PnganStage(Stage):
         ``texture_on = "stochastic"`` shows the texture losses only ``(fake - fake2) / sqrt(2)``, what changes
         with the seed, and ``loss.content_change`` estimates the part that does not."""
         with self.s.autocast():
-            fake2 = self.g(self.generator_input(clean, step, stream=2))
+            fake2 = self.fake(clean, step, stream=2)
         return fake2.float()
 
     def sharp_content(self, step: int, real: torch.Tensor, clean: torch.Tensor) -> torch.Tensor:
@@ -299,18 +311,20 @@ class PnganStage(Stage):
         pairs' noise power: no real noisy image is needed to forbid a fixed change of the content."""
         sc = self.s.to_device(self.sharp[step]["clean"])
         with self.s.autocast():
-            f1 = self.g(self.generator_input(sc, step, stream=3))
-            f2 = self.g(self.generator_input(sc, step, stream=4))
+            f1 = self.fake(sc, step, stream=3)
+            f2 = self.fake(sc, step, stream=4)
         return content_change_loss(f1.float(), f2.float(), real, clean, source=sc)
 
     @torch.no_grad()
     def sample(self, clean: np.ndarray, seed: int) -> np.ndarray:
         """One fake for a clean image: the same sampling as ``pngan generate``."""
         x = _to_batch(clean, self.s)
-        g = torch.Generator().manual_seed(seed)
-        inp = x + self.sigma * torch.randn(x.shape, generator=g).to(x.device, x.dtype)
+        g, net = torch.Generator().manual_seed(seed), unwrap(self.g)
         with self.s.autocast():
-            y = unwrap(self.g)(inp)
+            if takes_noise(net):  # the same draw as pngan.generate.noise_input
+                y = net(x, torch.randn((1, net.noise_channels, *x.shape[-2:]), generator=g).to(x.device, x.dtype))
+            else:
+                y = net(x + self.sigma * torch.randn(x.shape, generator=g).to(x.device, x.dtype))
         return np.round(_to_img(y) * 255) / 255
 
     @torch.no_grad()
@@ -332,7 +346,7 @@ class PnganStage(Stage):
         with torch.no_grad():
             clean = self.s.to_device(batch["clean"][:1])
             real = self.s.to_device(batch["noisy"][:1])
-            fake = unwrap(self.g)(self.generator_input(clean, step)).float()
+            fake = self.fake(clean, step, net=unwrap(self.g)).float()
         return torch.cat([clean, real, fake.clamp(0, 1)], dim=3)[0].cpu()
 
     def modules(self) -> dict[str, Any]:

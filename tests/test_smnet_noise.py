@@ -1,0 +1,122 @@
+"""SMNet-N, the generator given its noise as a second input: shapes, zero-mean residual, seeding, training, export."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from pngan.generate import generate, noise_input
+from pngan.models import build, load_model, save_weights
+from pngan.models.smnet_noise import takes_noise
+
+
+def _trained_like(seed: int = 0) -> torch.nn.Module:
+    """smnet-n with every weight moved off its start, so the gains depend on the image."""
+    torch.manual_seed(seed)
+    g = build("smnet-n", n_feat=8)
+    with torch.no_grad():
+        for p in g.parameters():
+            p.add_(0.1 * torch.randn_like(p))
+    return g.eval()
+
+
+@pytest.mark.parametrize("hw", [(64, 64), (13, 19), (1, 1), (7, 33)])
+def test_any_size_in_same_size_out(hw):
+    g = _trained_like()
+    x, z = torch.rand(2, 3, *hw), torch.randn(2, 4, *hw)
+    with torch.no_grad():
+        y = g(x, z)
+    assert y.shape == x.shape and torch.isfinite(y).all()
+
+
+def test_residual_has_zero_mean_over_noise_draws_but_depends_on_the_image():
+    g = _trained_like()
+    x = torch.rand(1, 3, 24, 24, generator=torch.Generator().manual_seed(3))
+    gen = torch.Generator().manual_seed(4)
+    with torch.no_grad():
+        xs = x.expand(50, -1, -1, -1)
+        r = torch.cat([g(xs, torch.randn(50, 4, 24, 24, generator=gen)) - xs for _ in range(8)])  # 400 draws
+        mean, std = r.mean(0), r.std(0)
+        # a fixed change of the content (SMNet fed clean + AWGN) would be a mean far above std / sqrt(400)
+        assert float((mean.abs() / std).mean()) < 3 / 400 ** 0.5
+        # the noise level follows the image: another image, another per-pixel std
+        x2 = xs.flip(-1)
+        s2 = torch.cat([g(x2, torch.randn(50, 4, 24, 24, generator=gen)) - x2 for _ in range(8)]).std(0)
+    assert float((s2 - std).abs().mean() / std.mean()) > 0.05
+
+
+def test_noise_of_the_wrong_shape_is_a_clear_error():
+    g = build("smnet-n")
+    with pytest.raises(ValueError, match="expected N x 4 x H x W"):
+        g(torch.rand(1, 3, 16, 16), torch.randn(1, 3, 16, 16))
+    with pytest.raises(ValueError, match="expected N x 4 x H x W"):
+        g(torch.rand(1, 3, 16, 16), torch.randn(1, 4, 8, 16))
+
+
+def test_generate_is_seeded_and_draws_the_documented_noise():
+    g = _trained_like()
+    assert takes_noise(g) and not takes_noise(build("smnet-s"))
+    clean = np.random.default_rng(0).random((20, 28, 3)).astype(np.float32)
+    a, b, c = generate(g, clean, seed=5), generate(g, clean, seed=5), generate(g, clean, seed=6)
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+    x, z = noise_input(clean, 5, 4)
+    assert z.shape == (1, 4, 20, 28)
+    with torch.no_grad():
+        y = g(x, z).clamp(0, 1)[0].permute(1, 2, 0).numpy()
+    assert np.array_equal(a, np.round(y * 255) / 255)
+
+
+@pytest.mark.filterwarnings("ignore:data.val_dir shares")
+def test_trains_in_stage_pngan_and_samples_from_the_saved_file(tmp_path, coffee_pairs):
+    from pngan.train.config import load_config
+    from pngan.train.loop import train
+
+    coffee_pairs(tmp_path / "d", 64)
+    cfg = load_config(None, [f"data.train_dir={tmp_path / 'd'}", f"data.val_dir={tmp_path / 'd'}", "data.patch=32",
+                             "data.batch=4", "data.crop_align=8", "model.generator=smnet-n",
+                             "model.generator_config={n_feat=8}", "model.discriminator_config={n_feat=8, depth=2}",
+                             "loss.noise_kl=1", "loss.noise_spectrum=1", "loss.noise_quantile=0.3", "optim.steps=3",
+                             "run.val_every=3", "run.val_crop=0", "run.log_every=1", "run.image_every=0",
+                             "run.ckpt_every=0", f"run.out_dir={tmp_path / 'run'}"])
+    train("pngan", cfg, progress=False)
+    g = load_model(None, tmp_path / "run" / "best.safetensors")
+    assert g.pngan_name == "smnet-n" and takes_noise(g)
+    clean = np.full((16, 16, 3), 0.5, np.float32)
+    noisy = generate(g, clean, seed=0)
+    assert noisy.shape == clean.shape and np.abs(noisy - clean).max() > 0
+
+
+def test_crop_align_keeps_crops_on_the_grid_and_rejects_a_bad_value(tmp_path, coffee_pairs):
+    from pngan.data.pairs import find_pairs
+    from pngan.errors import PnganError
+    from pngan.train.data import CropBank
+
+    coffee_pairs(tmp_path / "d", 80)
+    pairs = find_pairs(tmp_path / "d")
+    bank = CropBank(pairs=pairs, patch=16, batch=6, seed=0, align=8)
+    full = [torch.from_numpy(np.asarray(bank.clean[i], np.float32) / 255.0) for i in range(len(bank.clean))]
+    for step in range(4):
+        for crop in bank[step]["clean"]:
+            hits = [(i, t, l) for i, f in enumerate(full) for t in range(0, f.shape[1] - 15, 8)
+                    for l in range(0, f.shape[2] - 15, 8)
+                    if any(torch.equal(crop, torch.rot90(f[:, t:t + 16, l:l + 16], k, (1, 2)).flip(2) if fl else
+                                       torch.rot90(f[:, t:t + 16, l:l + 16], k, (1, 2)))
+                           for k in range(4) for fl in (False, True))]
+            assert hits, "a crop does not start on a multiple of 8"
+    with pytest.raises(PnganError, match="crop_align must be >= 1 and divide data.patch"):
+        CropBank(pairs=pairs, patch=20, batch=2, align=8)
+
+
+def test_export_refuses_it_in_one_line(tmp_path):
+    pytest.importorskip("onnxruntime", reason="the 'export' extra is not installed")
+    from click.testing import CliRunner
+
+    from pngan.export.cli import main
+
+    w = save_weights(build("smnet-n"), tmp_path / "g.safetensors", extra={"stage": "pngan"})
+    r = CliRunner().invoke(main, ["--model", "smnet-n", "--weights", str(w), "--target", "onnx", "--out", str(tmp_path / "o")])
+    assert r.exit_code == 1 and isinstance(r.exception, SystemExit), r.output
+    errors = [ln for ln in r.output.splitlines() if ln.startswith("error:")]
+    assert len(errors) == 1 and "second input" in errors[0] and "Traceback" not in r.output
+    assert not (tmp_path / "o" / "onnx-fp32").exists()
