@@ -66,15 +66,34 @@ def _to_image(y: np.ndarray, quantize: bool) -> np.ndarray:
 
 @torch.inference_mode()
 def generate(model: nn.Module, clean: np.ndarray, seed: int, sigma: float | None = None,
-             device: str = "cpu", quantize: bool = True) -> np.ndarray:
-    """One fake noisy sample for a clean RGB (H, W, 3) float image in [0, 1]; deterministic per seed."""
+             device: str = "cpu", quantize: bool = True, strength: float = 1.0) -> np.ndarray:
+    """One fake noisy sample for a clean RGB (H, W, 3) float image in [0, 1]; deterministic per seed.
+
+    ``strength`` scales the residual of a generator given its noise (smnet-n), whose residual is all noise: 2 is
+    the same texture at twice the noise std, as at a higher ISO."""
     net = model if isinstance(model, InferenceModel) else InferenceModel(model).to(device)
+    check_strength(net, strength)
     if takes_noise(net):
         x, z = noise_input(clean, seed, net.net.noise_channels)
-        return _to_image(net(x.to(device), z.to(device)).float().cpu().numpy(), quantize)
+        x, raw = x.to(device), net.net(x.to(device), z.to(device))
+        y = (x + strength * (raw - x)).clamp(0.0, 1.0) if strength != 1.0 else raw.clamp(0.0, 1.0)
+        return _to_image(y.float().cpu().numpy(), quantize)
     sigma = input_sigma(model) if sigma is None else sigma
     inp = generator_input(clean, seed, sigma).to(device)
     return _to_image(net(inp).float().cpu().numpy(), quantize)
+
+
+def check_strength(model: nn.Module | None, strength: float) -> None:
+    """``PnganError`` unless ``strength`` is a positive number, and 1 for a generator fed ``clean + AWGN``
+    (whose residual is partly a fixed change of the image, which must not be scaled)."""
+    from pngan.errors import PnganError
+
+    if not (np.isfinite(strength) and strength > 0):
+        raise PnganError(f"--strength must be a positive number, got {strength}")
+    if model is not None and strength != 1.0 and not takes_noise(model):
+        name = getattr(getattr(model, "net", model), "pngan_name", "this generator")
+        raise PnganError(f"--strength needs a generator given its noise (smnet-n); {name} is fed clean + AWGN, "
+                         f"and part of its residual is a change of the image, not noise")
 
 
 class NoiseGenerator:
@@ -96,12 +115,14 @@ class NoiseGenerator:
 
 
 class _TorchGenerator(NoiseGenerator):
-    def __init__(self, model: nn.Module, device: str) -> None:
+    def __init__(self, model: nn.Module, device: str, strength: float = 1.0) -> None:
+        check_strength(model, strength)
         self.net, self.device = InferenceModel(model).to(device), device  # wrapped once, not per image
         self.name, self.sigma = str(getattr(model, "pngan_name", type(model).__name__)), input_sigma(model)
+        self.strength = strength
 
     def __call__(self, clean: np.ndarray, seed: int) -> np.ndarray:
-        return generate(self.net, clean, seed, sigma=self.sigma, device=self.device)
+        return generate(self.net, clean, seed, sigma=self.sigma, device=self.device, strength=self.strength)
 
 
 class _ArtifactGenerator(NoiseGenerator):
@@ -126,7 +147,7 @@ class _ArtifactGenerator(NoiseGenerator):
 
 
 def open_generator(weights: str | os.PathLike | None = None, artifact: str | os.PathLike | None = None,
-                   device: str = "cpu") -> NoiseGenerator:
+                   device: str = "cpu", strength: float = 1.0) -> NoiseGenerator:
     """The generator in ``weights`` (a file or a shipped name; default: the shipped default generator),
     run in PyTorch on ``device``, or the exported one in the ``artifact`` folder; ``PnganError`` for a
     model that is not a noise generator."""
@@ -141,12 +162,14 @@ def open_generator(weights: str | os.PathLike | None = None, artifact: str | os.
         if kind != "generator":
             raise PnganError(f"{weights}: holds a {model.pngan_name} {kind}, not a noise generator "
                              f"(generators: {generators})")
-        return _TorchGenerator(model, device)
+        return _TorchGenerator(model, device, strength)
     import warnings
 
     from pngan.errors import PnganWarning
     from pngan.runtimes.opening import open_artifact
 
+    if strength != 1.0:
+        raise PnganError("--strength needs a generator given its noise (smnet-n), which runs in PyTorch (--weights)")
     runner = open_artifact(artifact)
     m = runner.manifest
     kind = spec(m["model"]).kind

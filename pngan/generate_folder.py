@@ -28,12 +28,15 @@ class GenerateReport:
 
 
 def check_arguments(input_dir: str | os.PathLike, weights: str | os.PathLike | None = None,
-                    artifact: str | os.PathLike | None = None, samples: int = 1, device: str = "cpu") -> Path | None:
+                    artifact: str | os.PathLike | None = None, samples: int = 1, device: str = "cpu",
+                    strength: float = 1.0) -> Path | None:
     """The checks that need no model; returns the weights file (a shipped name resolved), if any."""
     from pngan.weights import names, resolve
 
     if samples < 1:
         raise PnganError("--samples must be >= 1")
+    if not (strength > 0 and strength != float("inf")):
+        raise PnganError(f"--strength must be a positive number, got {strength}")
     if weights is not None and artifact is not None:
         raise PnganError("give --weights (PyTorch) or --artifact FOLDER (an exported generator), not both")
     if artifact is not None and device != "cpu":
@@ -76,7 +79,7 @@ def result_names(stem: str, samples: int) -> list[str]:
 
 def generate_folder(input_dir: str | os.PathLike, out: str | os.PathLike, *, weights: str | os.PathLike | None = None,
                     artifact: str | os.PathLike | None = None, seed: int = 0, samples: int = 1, device: str = "cpu",
-                    on_failure: Callable[[str], None] | None = None) -> GenerateReport:
+                    on_failure: Callable[[str], None] | None = None, strength: float = 1.0) -> GenerateReport:
     """Write ``samples`` fake noisy images per clean image of ``input_dir`` to ``out``; returns the report.
 
     The generator is ``weights`` (default: the shipped one) in PyTorch, or the exported ``artifact``.
@@ -84,7 +87,7 @@ def generate_folder(input_dir: str | os.PathLike, out: str | os.PathLike, *, wei
     the others are still written. A write failure (full disk, read-only folder) stops the run.
     """
     input_dir, out = Path(input_dir), Path(out)
-    weights = check_arguments(input_dir, weights, artifact, samples, device)
+    weights = check_arguments(input_dir, weights, artifact, samples, device, strength)
     from pngan.output_dir import refuse_overwriting_inputs
     from pngan.output_dir import refuse_overlap
     from pngan.generate import open_generator, sample_seed
@@ -94,7 +97,7 @@ def generate_folder(input_dir: str | os.PathLike, out: str | os.PathLike, *, wei
     files = clean_images(input_dir)
     refuse_overwriting_inputs(out, files, [n for f in files for n in result_names(f.stem, samples)])
     refuse_overlap(input_dir, out)  # results inside the input would be read as inputs next time
-    gen = open_generator(weights, artifact, device)
+    gen = open_generator(weights, artifact, device, strength)
     report = GenerateReport(gen.name, out, len(files))
     try:
         for f in progress(files, desc="generate", unit="img", leave=False):

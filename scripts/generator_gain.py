@@ -59,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="weights files or shipped names for --denoiser (default: its shipped weights)")
     p.add_argument("--limit", type=int, default=None, help="first N images of each folder")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--strength", type=float, default=1.0,
+                   help="noise scale of a generator given its noise (smnet-n; pngan generate --strength)")
     p.add_argument("--threads", type=int, default=1)
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
@@ -66,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         dns = [(dw or f"{a.denoiser or DEFAULT_DENOISER} (shipped)",
                 load_model(a.denoiser or (None if dw else DEFAULT_DENOISER), dw).eval()) for dw in a.denoiser_weights]
         for w in a.weights:
-            gen = open_generator(w)  # loaded and checked once, sampled in every folder
+            gen = open_generator(w, strength=a.strength)  # loaded and checked once, sampled in every folder
             for folder in a.clean:
                 for label, dn in dns:
                     noisy, den, n, kept = gain(gen, dn, folder, a.limit, a.seed)

@@ -120,6 +120,7 @@ def test_openvino_int8_through_pngan_export(tmp_path):
     from pngan.export.cli import main as export_main
     from pngan.runtimes import open_artifact
 
+    torch.manual_seed(0)  # the weights _trained_like leaves alone, independent of the tests run before
     w = save_weights(_trained_like(build("resunet-s", width=8)), tmp_path / "s.safetensors")
     out = tmp_path / "out"
     r = CliRunner().invoke(export_main, ["--model", "resunet-s", "--weights", str(w), "--target", "openvino",

@@ -25,14 +25,17 @@ from pngan.cli.errors import run_cli
 @click.option("--samples", type=int, default=1, show_default=True, help="Samples per image (<stem>_<k>.png).")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True,
               help="Device of the PyTorch path (--weights).")
+@click.option("--strength", type=float, default=1.0, show_default=True,
+              help="Scale of the noise of a generator given its noise (smnet-n): 2 is the same texture at twice "
+                   "the noise std, as at a higher ISO.")
 def generate(weights: Path | None, artifact: Path | None, input_dir: Path, out: Path, seed: int, samples: int,
-             device: str) -> None:
+             device: str, strength: float) -> None:
     """Generate realistic noisy images from clean ones with a trained generator (seeded)."""
 
     def job() -> None:
         from pngan.generate_folder import check_arguments
 
-        check_arguments(input_dir, weights, artifact, samples, device)  # before torch is imported
+        check_arguments(input_dir, weights, artifact, samples, device, strength)  # before torch is imported
         # Idle OpenMP threads sleep instead of spinning: on a busy CPU spinning threads starve the ones
         # working (measured 2-4x slower on 2 shared cores); results are the same bit for bit.
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -40,7 +43,7 @@ def generate(weights: Path | None, artifact: Path | None, input_dir: Path, out: 
         from pngan.generate_folder import generate_folder
 
         report = generate_folder(input_dir, out, weights=weights, artifact=artifact, seed=seed, samples=samples,
-                                 device=device, on_failure=lambda msg: click.echo(f"error: {msg} (skipped)", err=True))
+                                 device=device, strength=strength, on_failure=lambda msg: click.echo(f"error: {msg} (skipped)", err=True))
         click.echo(f"wrote {report.written} images to {out}")
         raise_if_failed(report.failed, report.total)
 

@@ -4,8 +4,8 @@
     F -> 3x3 conv -> gains A[c, k] per pixel (c: R, G, B; k: noise field)
     z (N(0, 1), noise_channels) -> at 1, 1/2, 1/4 resolution (2x2 mean pooling, rescaled to unit variance):
         a k x k conv per scale -> bilinear up to full size -> fields u_k -> odd shaping u + a_k u^3
-    8x8 phase map P[k] (JPEG's block grid): gains times (1 + P[k][y mod 8, x mod 8])
-    fake = clean + (1 / 255) * sum_k A[c, k] * shaped u_k
+    8x8 phase map P[k] (JPEG's block grid): gains times (1 + 4 P[k][y mod 8, x mod 8])
+    fake = clean + (10 / 255) * sum_k A[c, k] * shaped u_k
 
 The residual is an odd function of the noise, so its mean over noise draws is zero for every clean image: no fixed
 change of the content (the weakness of SMNet fed ``clean + AWGN``, whose residual was three quarters seed-independent).
@@ -49,6 +49,8 @@ class SMNetNoise(nn.Module):
     """``fake = clean + sum_k A_k(clean) * shape(u_k(z)) / 255``; ``forward(clean, z)``, any H x W."""
 
     takes_noise = True
+    GAIN_SCALE = 10.0  # gains and phases in units that one Adam step moves by about lr of the noise level
+    PHASE_SCALE = 4.0
 
     def __init__(self, in_channels: int = 3, n_feat: int = 16, n_rrg: int = 1, n_msrb: int = 1, height: int = 3,
                  reduction: int = 8, bias: bool = False, noise_channels: int = 4, per_scale: int = 4,
@@ -61,8 +63,8 @@ class SMNetNoise(nn.Module):
         self.conv_in = _conv(in_channels, n_feat, 3, bias)
         self.body = nn.Sequential(*[RRG(n_feat, n_msrb, height, reduction, bias) for _ in range(n_rrg)])
         self.gain = nn.Conv2d(n_feat, in_channels * self.n_fields, 3, padding=1, bias=True)
-        nn.init.normal_(self.gain.weight, std=1e-3)
-        nn.init.normal_(self.gain.bias, std=1.0)  # about 3/255 of partly colour-correlated noise at the start
+        nn.init.normal_(self.gain.weight, std=1e-4)
+        nn.init.normal_(self.gain.bias, std=0.1)  # about 3/255 of partly colour-correlated noise at the start
         self.fields = NoiseFields(noise_channels, per_scale, scales, kernel)
         self.cubic = nn.Parameter(torch.zeros(self.n_fields))
         self.block = block
@@ -77,10 +79,10 @@ class SMNetNoise(nn.Module):
         gains = self.gain(self.body(self.conv_in(xp))).view(n, self.in_channels, self.n_fields, h, w)
         if self.phase is not None:
             grid = self.phase.repeat(1, h // self.block, w // self.block)  # K x H x W, phase 0 at the top left
-            gains = gains * (1.0 + grid)
+            gains = gains * (1.0 + self.PHASE_SCALE * grid)
         u = self.fields(zp)
         u = u + self.cubic.view(1, -1, 1, 1) * u ** 3
-        residual = (gains * u.unsqueeze(1)).sum(dim=2) / 255.0
+        residual = (gains * u.unsqueeze(1)).sum(dim=2) * (self.GAIN_SCALE / 255.0)
         return clean + crop_to(residual, clean)
 
 
