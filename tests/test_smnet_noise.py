@@ -170,3 +170,17 @@ def test_shipped_smnet_n_adds_pure_noise_with_a_block_grid():
         share = float(((a - b) ** 2).mean() / 2 / ((a - clean) ** 2).mean())
         assert 0.9 < share < 1.1, (weights, share)
         assert block_range[0] < blockiness(residual(clean, a)) < block_range[1], weights
+
+
+def test_train_with_a_bad_crop_align_is_one_line_and_writes_nothing(tmp_path, coffee_pairs):
+    from click.testing import CliRunner
+
+    from pngan.cli import main
+
+    coffee_pairs(tmp_path / "d", 64)
+    r = CliRunner().invoke(main, ["train", "pngan", f"data.train_dir={tmp_path / 'd'}", "data.crop_align=7",
+                                  "data.patch=32", "optim.steps=1", f"run.out_dir={tmp_path / 'run'}"])
+    assert r.exit_code == 1, r.output
+    errors = [ln for ln in r.output.splitlines() if ln.startswith("error:")]
+    assert len(errors) == 1 and "crop_align must be >= 1 and divide data.patch (32)" in errors[0]
+    assert "Traceback" not in r.output and not (tmp_path / "run").exists()
