@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from pngan.data.clean import clean_images
 from pngan.data.pairs import Pair, find_pairs
 from pngan.errors import PnganError
-from pngan.generate import sample_seed
+from pngan.generate import noise_input, sample_seed
 from pngan.images import read_image
 from pngan.metrics import akld, psnr
 from pngan.models import build, load_model
@@ -321,8 +321,8 @@ class PnganStage(Stage):
         x = _to_batch(clean, self.s)
         g, net = torch.Generator().manual_seed(seed), unwrap(self.g)
         with self.s.autocast():
-            if takes_noise(net):  # the same draw as pngan.generate.noise_input
-                y = net(x, torch.randn((1, net.noise_channels, *x.shape[-2:]), generator=g).to(x.device, x.dtype))
+            if takes_noise(net):  # pngan generate's draw
+                y = net(x, noise_input(clean, seed, net.noise_channels)[1].to(x.device, x.dtype))
             else:
                 y = net(x + self.sigma * torch.randn(x.shape, generator=g).to(x.device, x.dtype))
         return np.round(_to_img(y) * 255) / 255
