@@ -113,7 +113,9 @@ def test_jpeg_is_applied_at_the_drawn_quality():
 @pytest.mark.parametrize("kw, msg", [({"real": 0}, "not all 0"), ({"camera": -1}, ">= 0"),
                                      ({"camera_sigma": (40, 15)}, "low <= high"),
                                      ({"jpeg_quality": (50, 101)}, "1..100"), ({"jpeg_prob": 2}, r"\[0, 1\]"),
-                                     ({"camera_target": "noisy"}, "camera_target")])
+                                     ({"camera_target": "noisy"}, "camera_target"),
+                                     ({"generator_strength": (3, 2)}, "generator_strength"),
+                                     ({"generator_strength": (0, 2)}, "generator_strength")])
 def test_bad_mix_is_one_error(kw, msg):
     with pytest.raises(PnganError, match=msg):
         BlindMix(**kw)
@@ -134,6 +136,25 @@ def test_pipeline_target_differs_from_the_noisy_image_by_noise_only():
     mse_piped = float(((piped["noisy"] - piped["clean"]) * 255).square().mean())
     mse_plain = float(((plain["noisy"] - plain["clean"]) * 255).square().mean())
     assert mse_piped < 0.25 * mse_plain and mse_piped < 4 * 2.0 ** 2, (mse_piped, mse_plain)
+
+
+def test_generator_strength_scales_a_noise_given_generators_residual(generator):
+    """data.generator_strength: smnet-n pairs' residual std follows the strength drawn per sample (log-uniform in
+    the range, carried in ``sigma``); a generator fed clean + AWGN (smnet-s) refuses a range other than [1, 1]."""
+    from pngan.models import load_model
+
+    gray = [torch.full((3, 48, 48), 128, dtype=torch.uint8)]
+    gen = load_model(None, "smnet-n_polyu")
+    b = _bank(BlindMix(real=0, generator=1, generator_strength=(1.0, 4.0)), gen, pool=gray, patch=32, batch=4)
+    s = torch.cat([b[t]["sigma"] for t in range(4)])
+    std = torch.cat([(b[t]["noisy"] - b[t]["clean"]).flatten(1).std(1) * 255 for t in range(4)])
+    assert ((s >= 1.0) & (s <= 4.0)).all() and float(s.max() / s.min()) > 1.5, s
+    ratio = std / s  # the noise std at strength 1, about constant on flat gray
+    assert float(ratio.std() / ratio.mean()) < 0.2 and float(torch.corrcoef(torch.stack([s, std]))[0, 1]) > 0.9
+    one = _bank(BlindMix(real=0, generator=1), gen, pool=gray, patch=32, batch=4)[0]
+    assert (one["sigma"] == 1.0).all()
+    with pytest.raises(PnganError, match="given its noise"):
+        _bank(BlindMix(real=1, generator=1, generator_strength=(1.0, 2.0)), generator)
 
 
 def test_missing_sources_are_errors():

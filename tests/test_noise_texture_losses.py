@@ -7,7 +7,8 @@ import math
 import torch
 import torch.nn.functional as F
 
-from pngan.train.losses import SPECTRUM_FLOOR, noise_power_spectrum, noise_quantile_loss, noise_spectrum_loss
+from pngan.train.losses import (SPECTRUM_FLOOR, noise_chroma_loss, noise_power_spectrum, noise_quantile_loss,
+                                noise_spectrum_loss)
 
 
 def _white(sigma: float, shape=(4, 3, 32, 32), seed=0) -> torch.Tensor:
@@ -62,6 +63,21 @@ def test_spectrum_loss_gradient_moves_fake_towards_real_texture():
         opt.step()
     a, b = w.detach().flatten().abs().tolist()
     assert loss.item() < 0.6 * first and min(a, b) / max(a, b) > 0.6  # learned to mix neighbours
+
+
+def test_chroma_loss_sees_channels_that_move_together():
+    """Grey noise (R = G = B) against independent channels of the same power: the spectrum loss sees the sums'
+    power change by ln 2 on half its mixes; the chroma loss sees the differences' power vanish."""
+    clean = torch.full((16, 3, 32, 32), 0.5)
+    real = _white(4 / 255, (16, 3, 32, 32))
+    grey = real[:, :1].expand(-1, 3, -1, -1)
+    assert noise_chroma_loss(clean + real, clean + real, clean).item() == 0
+    chroma = noise_chroma_loss(clean + grey, clean + real, clean).item()
+    spectrum = noise_spectrum_loss(clean + grey, clean + real, clean).item()
+    # differences of grey noise are exactly 0: ln((2 s^2) / floor) ~ 8.5 nats; the sums: about ln 2 / 2
+    assert chroma > 7.0 and spectrum < 0.6, (chroma, spectrum)
+    half = 0.5 * grey + math.sqrt(0.75) * real  # G - B keeps 0.75 of its power: |ln 0.75| = 0.29 there
+    assert 0.2 < noise_chroma_loss(clean + half, clean + real, clean).item() < chroma
 
 
 def test_quantile_loss_closed_form():
@@ -129,7 +145,7 @@ def test_pngan_stage_with_texture_losses_starts_from_given_weights(tmp_path):
         over = [f"data.train_dir={tmp_path / 'd'}", f"run.out_dir={tmp_path / mode}", "data.patch=32", "data.batch=2",
                 "model.generator_config={n_feat=8}", "model.discriminator_config={n_feat=8, depth=2}",
                 f"model.generator_weights={tmp_path / 'g.safetensors'}", "loss.noise_spectrum=1.0",
-                "loss.noise_quantile=0.3", f"loss.texture_on={mode}", "optim.steps=2", "run.val_every=0",
+                "loss.noise_quantile=0.3", "loss.noise_chroma=0.5", f"loss.texture_on={mode}", "optim.steps=2", "run.val_every=0",
                 "run.log_every=1", "run.image_every=0", "run.ckpt_every=0"]
         cfg = load_config(None, over)
         stage = PnganStage(cfg, Session(device=torch.device("cpu")))
@@ -139,7 +155,7 @@ def test_pngan_stage_with_texture_losses_starts_from_given_weights(tmp_path):
         assert (tmp_path / mode / "checkpoints" / "last.pt").is_file()  # run.ckpt_every=0: saved at exit only
         rows = list(csv.DictReader(open(tmp_path / mode / "losses.csv")))
         assert len(rows) == 2 and all(float(r["loss/noise_spectrum"]) > 0 and float(r["loss/noise_quantile"]) > 0
-                                      for r in rows)
+                                      and float(r["loss/noise_chroma"]) > 0 for r in rows)
 
 
 def test_content_change_sees_only_what_the_seed_does_not_change():

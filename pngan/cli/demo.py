@@ -9,7 +9,9 @@ import click
 
 from pngan.cli.errors import run_cli
 from pngan.weights import DEFAULT_DENOISER as DEMO_MODEL
-from pngan.weights import DEFAULT_GENERATOR as GENERATOR
+
+DEMO_GENERATOR = "smnet-n_polyu"  # the shipped generator given its noise: its residual is all noise
+DEMO_STRENGTH = 2.0  # twice its PolyU noise std, as at a higher ISO
 
 if TYPE_CHECKING:
     import numpy as np
@@ -19,19 +21,21 @@ if TYPE_CHECKING:
 @click.option("--out", type=click.Path(path_type=Path), default=Path("pngan-demo"), show_default=True,
               help="Output folder for images, the ONNX artifact and the side-by-side PNG.")
 @click.option("--sample", type=click.Choice(["coffee", "motorcycle"]), default="coffee", show_default=True)
-@click.option("--noise", type=click.Choice(["poisson-gaussian", "generator"]), default="poisson-gaussian",
+@click.option("--noise", type=click.Choice(["generator", "poisson-gaussian"]), default="generator",
               show_default=True,
-              help="Hand-made Poisson-Gaussian noise, or the shipped SMNet-s generator's PolyU-like noise (which "
-                   "also softens fine texture, as the PolyU cameras' JPEG does, and is not undone by the denoiser "
-                   "on these sharp samples).")
+              help=f"Realistic noise from the shipped PNGAN generator ({DEMO_GENERATOR}: blotchy, correlated, "
+                   "8x8-blocky like the PolyU cameras' JPEG), or hand-made Poisson-Gaussian noise.")
+@click.option("--strength", type=float, default=None, metavar="S",
+              help=f"--noise generator: scale of its noise, 1 = PolyU's level  [default: {DEMO_STRENGTH:g}]")
 @click.option("--seed", type=int, default=0, show_default=True)
-def demo(out: Path, sample: str, noise: str, seed: int) -> None:
+def demo(out: Path, sample: str, noise: str, strength: float | None, seed: int) -> None:
     """Noise a shipped sample, denoise it in torch and in ONNX Runtime, compare."""
-    run_cli(lambda: run_demo(out, sample, seed, noise))
+    run_cli(lambda: run_demo(out, sample, seed, noise, strength))
 
 
-def run_demo(out: Path, sample: str = "coffee", seed: int = 0, noise: str = "poisson-gaussian") -> dict[str, float]:
-    """Run the demo; returns the printed numbers."""
+def run_demo(out: Path, sample: str = "coffee", seed: int = 0, noise: str = "generator",
+             strength: float | None = None) -> dict[str, float]:
+    """Run the demo; returns the printed numbers. ``strength``: the generator's (default ``DEMO_STRENGTH``)."""
     import numpy as np
     from pngan.progress import progress
 
@@ -43,14 +47,21 @@ def run_demo(out: Path, sample: str = "coffee", seed: int = 0, noise: str = "poi
     from pngan.runtimes import open_artifact
     from pngan.runtimes.torch_runner import TorchRunner
     from pngan.samples import SAMPLE_READ, SAMPLE_SHOT, noisy_sample, sample_image
+    from pngan.errors import PnganError
+    from pngan.generate import check_strength
     from pngan.timing import measure_latency
+    from pngan.weights import resolve
 
+    if noise != "generator" and strength is not None:
+        raise PnganError(f"--strength scales the generator's noise; it does not apply to --noise {noise}")
+    strength = DEMO_STRENGTH if strength is None else strength
+    check_strength(None, strength)
     steps = progress(total=5, desc="demo", unit="step", leave=False)
     clean = sample_image(sample)
     if noise == "generator":
-        gen_weights = default_weights(GENERATOR)
-        noisy = generate(load_model(GENERATOR, gen_weights), clean, seed=seed)
-        noise_desc = f"realistic noise from {GENERATOR} ({gen_weights.name}, seed {seed})"
+        gen_weights = resolve(DEMO_GENERATOR)
+        noisy = generate(load_model(None, gen_weights), clean, seed=seed, strength=strength)
+        noise_desc = f"realistic noise from the PNGAN generator {gen_weights.stem} (strength {strength:g}, seed {seed})"
     else:
         noisy = noisy_sample(clean, np.random.default_rng(seed))
         noise_desc = f"Poisson-Gaussian noise (shot {SAMPLE_SHOT:g}, read {SAMPLE_READ:g})"

@@ -6,7 +6,8 @@ Each sample of a batch comes from one of three sources, drawn with the config's 
 * ``real``: a crop of a real (noisy, clean) training pair;
 * ``generator``: a clean crop through a trained noise generator (``pngan.generate.generate``,
   seeded per sample with ``pngan.generate.sample_seed``): the shipped smnet-s unless
-  ``model.generator_weights`` names another;
+  ``model.generator_weights`` names another; a generator given its noise (smnet-n) can have its
+  residual scaled by a strength drawn log-uniformly in ``data.generator_strength`` (higher ISO);
 * ``camera``: a clean crop through the camera pipeline (``pngan.noise.camera``: unprocess to
   RGGB raw, shot/read noise, bilinear demosaic, CCM, gamma, tone curve), whose noise std at
   mid-gray (0-255 scale) is drawn log-uniformly in ``data.camera_sigma`` (DSLR ≈ 1-5, phones
@@ -50,6 +51,7 @@ class BlindMix:
     jpeg_quality: tuple[int, int] = (70, 95)
     jpeg_prob: float = 0.8
     camera_target: str = "clean"  # camera pairs' target: the clean image | "pipeline": it without noise
+    generator_strength: tuple[float, float] = (1.0, 1.0)  # generator pairs' residual scale, log-uniform
 
     def __post_init__(self) -> None:
         fr = (self.real, self.generator, self.camera)
@@ -63,6 +65,10 @@ class BlindMix:
             raise PnganError(f"data.jpeg_quality must be integers [low, high] in 1..100, got {self.jpeg_quality}")
         if not 0 <= self.jpeg_prob <= 1:
             raise PnganError(f"data.jpeg_prob must be in [0, 1], got {self.jpeg_prob}")
+        s0, s1 = _pair(self.generator_strength, "data.generator_strength")
+        if not 0 < s0 <= s1:
+            raise PnganError(f"data.generator_strength must be [low, high] with 0 < low <= high, "
+                             f"got {self.generator_strength}")
         if self.camera_target not in ("clean", "pipeline"):
             raise PnganError(f"data.camera_target must be 'clean' or 'pipeline', got {self.camera_target!r}")
 
@@ -75,7 +81,7 @@ class BlindMix:
     def from_config(cls, d: Any) -> "BlindMix":
         """From a :class:`pngan.train.config.DataConfig`."""
         return cls(d.mix_real, d.mix_generator, d.mix_camera, tuple(d.camera_sigma), tuple(d.jpeg_quality),
-                   d.jpeg_prob, d.camera_target)
+                   d.jpeg_prob, d.camera_target, tuple(d.generator_strength))
 
     @property
     def synthetic(self) -> bool:
@@ -166,7 +172,7 @@ class BlindBank:
     ``real``: uint8 C x H x W (noisy, clean) tensors; ``clean``: uint8 C x H x W clean images to
     synthesize from; ``generator``: the noise generator (needed when its fraction is > 0). Each
     batch also carries per-sample ``source`` (index into ``SOURCES``), ``sigma`` (camera: target
-    std, else 0) and ``jpeg`` (quality, 0 = none).
+    std; generator: its strength; real: 0) and ``jpeg`` (quality, 0 = none).
     """
 
     def __init__(self, real: Sequence[tuple[torch.Tensor, torch.Tensor]], clean: Sequence[torch.Tensor],
@@ -183,6 +189,10 @@ class BlindBank:
             raise PnganError("synthetic pairs need clean images: the clean side of data.train_dir or data.clean_dir")
         if mix.generator > 0 and self.gen is None:
             raise PnganError("data.mix_generator > 0 needs a noise generator")
+        if self.gen is not None and tuple(mix.generator_strength) != (1.0, 1.0):
+            from pngan.generate import check_strength
+
+            check_strength(self.gen, float(mix.generator_strength[1]))
         for t in [c for _, c in self.real] + self.pool:
             if min(t.shape[1:]) < patch:
                 raise PnganError(f"an image of {t.shape[2]}x{t.shape[1]} is smaller than patch {patch}")
@@ -218,9 +228,12 @@ class BlindBank:
         if source == 1:
             from pngan.generate import generate, sample_seed
 
+            s0, s1 = (float(s) for s in self.mix.generator_strength)
+            strength = 1.0 if s0 == s1 == 1.0 else math.exp(  # no draw at the default: same batches as before
+                math.log(s0) + float(torch.rand((), generator=g, dtype=torch.float64)) * (math.log(s1) - math.log(s0)))
             noisy = generate(self.gen, img, seed=sample_seed(self.seed, f"{self.rank}/{self.names[j]}",
-                                                             step * self.batch + i))
-            sigma, quality = 0.0, 0
+                                                             step * self.batch + i), strength=strength)
+            sigma, quality = strength, 0
         else:
             lo, hi = self.mix.camera_sigma
             sigma = math.exp(math.log(lo) + float(torch.rand((), generator=g, dtype=torch.float64))

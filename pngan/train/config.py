@@ -34,6 +34,7 @@ class DataConfig:
     mix_real: float = 1.0
     mix_generator: float = 0.0
     mix_camera: float = 0.0
+    generator_strength: tuple = (1.0, 1.0)  # generator pairs: residual scale, log-uniform (smnet-n only when != 1)
     camera_sigma: tuple = (1.5, 45.0)  # camera pairs: noise std at mid-gray, 0-255 scale, log-uniform
     jpeg_quality: tuple = (70, 95)     # camera pairs: JPEG quality range (uniform), applied with jpeg_prob
     jpeg_prob: float = 0.8
@@ -69,6 +70,7 @@ class LossConfig:
     noise_kl: float = 0.0         # per-pixel KL between local noise variance maps (AKLD as a loss)
     noise_spectrum: float = 0.0   # mean |log ratio| of the residuals' 2-D power spectra (texture, correlation)
     noise_quantile: float = 0.0   # 1-D Wasserstein distance of the residual values (histogram shape)
+    noise_chroma: float = 0.0     # the spectrum loss on the colour differences R-G, B-G, R-B (chroma noise)
     texture_on: str = "total"     # the residual the two above see: "total" (fake - clean) | "stochastic"
     content_change: float = 0.0   # E[r1 r2] of two samples / real noise power: the seed-independent residual
     sharp_content: float = 0.0    # the same on crops of data.clean_dir (clean-only, e.g. sharp images)

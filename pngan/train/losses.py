@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -80,11 +82,19 @@ def _channel_mixes(e: torch.Tensor) -> torch.Tensor:
     return torch.cat([r, g, b, r + g, r + b, g + b], dim=1)
 
 
-def noise_power_spectrum(noisy: torch.Tensor, clean: torch.Tensor, pool: int = 2) -> torch.Tensor:
-    """Batch-mean 2-D power spectrum (orthonormal FFT) of the residual, per channel mix, ``pool``-averaged
-    over neighbouring frequencies to lower the variance of the estimate: ``(6, H/pool, W/pool)``."""
+def _colour_differences(e: torch.Tensor) -> torch.Tensor:
+    """R - G, B - G and R - B: the chroma of the noise, whose power falls as the channels move together."""
+    r, g, b = e[:, 0:1], e[:, 1:2], e[:, 2:3]
+    return torch.cat([r - g, b - g, r - b], dim=1)
+
+
+def noise_power_spectrum(noisy: torch.Tensor, clean: torch.Tensor, pool: int = 2,
+                         mixes: Callable[[torch.Tensor], torch.Tensor] = _channel_mixes) -> torch.Tensor:
+    """Batch-mean 2-D power spectrum (orthonormal FFT) of the residual, per channel mix (``mixes``: R, G, B and
+    their pairwise sums), ``pool``-averaged over neighbouring frequencies to lower the variance of the
+    estimate: ``(mixes, H/pool, W/pool)``."""
     e = (noisy - clean).float()
-    e = _channel_mixes(e - e.mean(dim=(2, 3), keepdim=True))
+    e = mixes(e - e.mean(dim=(2, 3), keepdim=True))
     p = torch.fft.fft2(e, norm="ortho").abs().square().mean(dim=0)
     return F.avg_pool2d(p[None], pool)[0] if pool > 1 else p
 
@@ -102,6 +112,19 @@ def noise_spectrum_loss(fake: torch.Tensor, real: torch.Tensor, clean: torch.Ten
     pf = noise_power_spectrum(fake, clean)
     with torch.no_grad():
         pr = noise_power_spectrum(real, clean)
+    return (torch.log(pf + SPECTRUM_FLOOR) - torch.log(pr + SPECTRUM_FLOOR)).abs().mean()
+
+
+def noise_chroma_loss(fake: torch.Tensor, real: torch.Tensor, clean: torch.Tensor) -> torch.Tensor:
+    """Mean |ln P_fake - ln P_real| of the 2-D power spectra of the residuals' colour differences (R-G, B-G, R-B).
+
+    The spectrum loss sees colour only through the sums R+G etc., whose power changes little between
+    channels that move together and channels that do not; a difference's power falls towards 0 as they
+    move together, so this term sees the colour blobs (chroma noise) of real camera noise.
+    """
+    pf = noise_power_spectrum(fake, clean, mixes=_colour_differences)
+    with torch.no_grad():
+        pr = noise_power_spectrum(real, clean, mixes=_colour_differences)
     return (torch.log(pf + SPECTRUM_FLOOR) - torch.log(pr + SPECTRUM_FLOOR)).abs().mean()
 
 

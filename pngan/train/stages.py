@@ -22,7 +22,7 @@ from pngan.models.smnet_noise import takes_noise
 from pngan.train.blind import BlindMix, blind_bank
 from pngan.train.config import TrainConfig
 from pngan.train.data import CropBank, step_generator
-from pngan.train.losses import (alignment_loss, content_change_loss, noise_kl_loss,
+from pngan.train.losses import (alignment_loss, content_change_loss, noise_chroma_loss, noise_kl_loss,
                                 noise_level_loss, noise_quantile_loss, noise_spectrum_loss, ragan_d_loss,
                                 ragan_g_loss)
 from pngan.train.session import Session, unwrap
@@ -271,20 +271,21 @@ class PnganStage(Stage):
         level = noise_level_loss(fake32, real, clean) if w.noise_std else zero
         fid = F.l1_loss(fake32, real)
         kl = noise_kl_loss(fake32.clamp(0, 1), real, clean) if w.noise_kl else zero
-        spec = quant = content = zero
-        texture = w.noise_spectrum or w.noise_quantile
+        spec = quant = chroma = content = zero
+        texture = w.noise_spectrum or w.noise_quantile or w.noise_chroma
         fake2 = self.second_sample(clean, step) if w.content_change or (texture and w.texture_on == "stochastic") \
             else None
         if texture:
             stoch = clean + (fake32 - fake2) / math.sqrt(2.0) if w.texture_on == "stochastic" else fake32
             spec = noise_spectrum_loss(stoch, real, clean) if w.noise_spectrum else zero
             quant = noise_quantile_loss(stoch, real, clean) if w.noise_quantile else zero
+            chroma = noise_chroma_loss(stoch, real, clean) if w.noise_chroma else zero
         if w.content_change:
             content = content_change_loss(fake32, fake2, real, clean)
         sharp = self.sharp_content(step, real, clean) if self.sharp is not None else zero
         loss_g = (w.adversarial * adv + w.alignment * align + w.noise_std * level + w.fidelity * fid
                   + w.noise_kl * kl + w.noise_spectrum * spec + w.noise_quantile * quant
-                  + w.content_change * content + w.sharp_content * sharp)
+                  + w.noise_chroma * chroma + w.content_change * content + w.sharp_content * sharp)
         self._step_opt(loss_g, self.opt_g, self.g.parameters())
         d_plain.requires_grad_(True)
         self.scaler.update()
@@ -294,7 +295,8 @@ class PnganStage(Stage):
         return {"loss/d": loss_d.item(), "loss/g": loss_g.item(), "loss/adversarial": adv.item(),
                 "loss/alignment": align.item(), "loss/noise_std": level.item(), "loss/fidelity": fid.item(),
                 "loss/noise_kl": kl.item(), "loss/noise_spectrum": spec.item(),
-                "loss/noise_quantile": quant.item(), "loss/content_change": content.item(),
+                "loss/noise_quantile": quant.item(), "loss/noise_chroma": chroma.item(),
+                "loss/content_change": content.item(),
                 "loss/sharp_content": sharp.item(),
                 "lr/g": self.sched_g.get_last_lr()[0]}
 
