@@ -10,7 +10,7 @@ import click
 from pngan.cli.errors import run_cli
 from pngan.weights import DEFAULT_DENOISER as DEMO_MODEL
 
-DEMO_GENERATOR = "smnet-n_polyu"  # the shipped generator given its noise: its residual is all noise
+DEMO_GENERATOR = "smnet-n_polyu-chroma"  # the shipped generator given its noise, with colour: all noise
 DEMO_STRENGTH = 2.0  # twice its PolyU noise std, as at a higher ISO
 
 if TYPE_CHECKING:
