@@ -161,6 +161,12 @@ def camera_pair(clean: np.ndarray, sigma: float, seed: Sequence[int],
     return (jpeg(out, quality) if quality is not None else out), quantize_8bit(process(raw, meta))
 
 
+def _log_uniform(lo: float, hi: float, g: torch.Generator) -> float:
+    """A value drawn log-uniformly in ``[lo, hi]`` (one float64 draw from ``g``)."""
+    u = float(torch.rand((), generator=g, dtype=torch.float64))
+    return math.exp(math.log(lo) + u * (math.log(hi) - math.log(lo)))
+
+
 def _crop(t: torch.Tensor, top: int, left: int, p: int, k: int) -> torch.Tensor:
     c = torch.rot90(t[:, top:top + p, left:left + p], k % 4, (1, 2))
     return c.flip(2) if k >= 4 else c
@@ -229,15 +235,13 @@ class BlindBank:
             from pngan.generate import generate, sample_seed
 
             s0, s1 = (float(s) for s in self.mix.generator_strength)
-            strength = 1.0 if s0 == s1 == 1.0 else math.exp(  # no draw at the default: same batches as before
-                math.log(s0) + float(torch.rand((), generator=g, dtype=torch.float64)) * (math.log(s1) - math.log(s0)))
+            strength = 1.0 if s0 == s1 == 1.0 else _log_uniform(s0, s1, g)  # no draw at the default: same batches
             noisy = generate(self.gen, img, seed=sample_seed(self.seed, f"{self.rank}/{self.names[j]}",
                                                              step * self.batch + i), strength=strength)
             sigma, quality = strength, 0
         else:
             lo, hi = self.mix.camera_sigma
-            sigma = math.exp(math.log(lo) + float(torch.rand((), generator=g, dtype=torch.float64))
-                             * (math.log(hi) - math.log(lo)))
+            sigma = _log_uniform(lo, hi, g)
             q0, q1 = (int(q) for q in self.mix.jpeg_quality)
             quality = int(torch.randint(q0, q1 + 1, (1,), generator=g))
             if float(torch.rand((), generator=g, dtype=torch.float64)) >= self.mix.jpeg_prob:

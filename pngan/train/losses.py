@@ -102,6 +102,15 @@ def noise_power_spectrum(noisy: torch.Tensor, clean: torch.Tensor, pool: int = 2
 SPECTRUM_FLOOR = (0.05 / 255) ** 2  # far below one 8-bit step of noise power per frequency
 
 
+def _log_spectrum_distance(fake: torch.Tensor, real: torch.Tensor, clean: torch.Tensor,
+                           mixes: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+    """Mean |ln P_fake - ln P_real| of the residuals' power spectra per channel mix (the real one without grad)."""
+    pf = noise_power_spectrum(fake, clean, mixes=mixes)
+    with torch.no_grad():
+        pr = noise_power_spectrum(real, clean, mixes=mixes)
+    return (torch.log(pf + SPECTRUM_FLOOR) - torch.log(pr + SPECTRUM_FLOOR)).abs().mean()
+
+
 def noise_spectrum_loss(fake: torch.Tensor, real: torch.Tensor, clean: torch.Tensor) -> torch.Tensor:
     """Mean |ln P_fake - ln P_real| of the residuals' 2-D power spectra on the same clean crops.
 
@@ -109,10 +118,7 @@ def noise_spectrum_loss(fake: torch.Tensor, real: torch.Tensor, clean: torch.Ten
     and between channels (Wiener-Khinchin), its anisotropy and the 8x8-periodic peaks of JPEG; removing
     image detail shows up as excess high-frequency power, so it also penalizes softening.
     """
-    pf = noise_power_spectrum(fake, clean)
-    with torch.no_grad():
-        pr = noise_power_spectrum(real, clean)
-    return (torch.log(pf + SPECTRUM_FLOOR) - torch.log(pr + SPECTRUM_FLOOR)).abs().mean()
+    return _log_spectrum_distance(fake, real, clean, _channel_mixes)
 
 
 def noise_chroma_loss(fake: torch.Tensor, real: torch.Tensor, clean: torch.Tensor) -> torch.Tensor:
@@ -122,10 +128,7 @@ def noise_chroma_loss(fake: torch.Tensor, real: torch.Tensor, clean: torch.Tenso
     channels that move together and channels that do not; a difference's power falls towards 0 as they
     move together, so this term sees the colour blobs (chroma noise) of real camera noise.
     """
-    pf = noise_power_spectrum(fake, clean, mixes=_colour_differences)
-    with torch.no_grad():
-        pr = noise_power_spectrum(real, clean, mixes=_colour_differences)
-    return (torch.log(pf + SPECTRUM_FLOOR) - torch.log(pr + SPECTRUM_FLOOR)).abs().mean()
+    return _log_spectrum_distance(fake, real, clean, _colour_differences)
 
 
 def noise_quantile_loss(fake: torch.Tensor, real: torch.Tensor, clean: torch.Tensor) -> torch.Tensor:
