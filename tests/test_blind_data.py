@@ -153,8 +153,9 @@ def test_generator_strength_scales_a_noise_given_generators_residual(generator):
     assert float(ratio.std() / ratio.mean()) < 0.2 and float(torch.corrcoef(torch.stack([s, std]))[0, 1]) > 0.9
     one = _bank(BlindMix(real=0, generator=1), gen, pool=gray, patch=32, batch=4)[0]
     assert (one["sigma"] == 1.0).all()
-    with pytest.raises(PnganError, match="given its noise"):
-        _bank(BlindMix(real=1, generator=1, generator_strength=(1.0, 2.0)), generator)
+    for strengths in ((1.0, 2.0), (0.5, 1.0)):
+        with pytest.raises(PnganError, match="given its noise"):
+            _bank(BlindMix(real=1, generator=1, generator_strength=strengths), generator)
 
 
 def test_missing_sources_are_errors():

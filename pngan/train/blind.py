@@ -198,7 +198,7 @@ class BlindBank:
         if self.gen is not None and tuple(mix.generator_strength) != (1.0, 1.0):
             from pngan.generate import check_strength
 
-            check_strength(self.gen, float(mix.generator_strength[1]))
+            check_strength(self.gen, next(float(x) for x in mix.generator_strength if float(x) != 1.0))
         for t in [c for _, c in self.real] + self.pool:
             if min(t.shape[1:]) < patch:
                 raise PnganError(f"an image of {t.shape[2]}x{t.shape[1]} is smaller than patch {patch}")
