@@ -39,16 +39,15 @@ def run_demo(out: Path, sample: str = "coffee", seed: int = 0, noise: str = "gen
     import numpy as np
     from pngan.progress import progress
 
+    from pngan.errors import PnganError
     from pngan.export import export
-    from pngan.generate import generate
+    from pngan.generate import check_strength, generate
     from pngan.images import from_tensor_batch, to_tensor_batch, write_image
     from pngan.metrics import psnr, psnr_float
     from pngan.models import default_weights, load_model
     from pngan.runtimes import open_artifact
     from pngan.runtimes.torch_runner import TorchRunner
     from pngan.samples import SAMPLE_READ, SAMPLE_SHOT, noisy_sample, sample_image
-    from pngan.errors import PnganError
-    from pngan.generate import check_strength
     from pngan.timing import measure_latency
     from pngan.weights import resolve
 
