@@ -7,13 +7,12 @@ holds one ``<stem>.png`` or several samples ``<stem>_<k>.png`` (k = 0 .. L-1) pe
 image (its camera, for the per-camera noise level function) is the stem up to the first ``_``
 (PolyU: ``Canon5D2``, ``NikonD800``, ...).
 
-:func:`evaluate_noise` computes everything and returns a :class:`NoiseReport`; :func:`write_report`
-writes its JSON and figures (atomically, after everything is computed).
+:func:`evaluate_noise` computes everything and returns a :class:`NoiseReport`;
+:mod:`pngan.noise_summary` prints it and writes its JSON and figures.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -277,6 +276,11 @@ def _one_image(pair: tuple[str, Path, Path, list[Path]], model, samples: int, se
     return clean, real, fakes, akld_of(fakes), awgn, share
 
 
+def _per_stem(stems: list[str], cmp: dict) -> dict:
+    """The per-image lists of :func:`compare` as ``{stem: value}``."""
+    return {k: dict(zip(stems, cmp[k])) for k in ("hist_kld_per_image", "hist_kld_centred_per_image")}
+
+
 def evaluate_noise(pairs: list[tuple[str, Path, Path, list[Path]]], generator: str | os.PathLike | None = None,
                    samples: int = 1, seed: int = 0,
                    on_image: Callable[[str, float, float, int], None] | None = None) -> NoiseReport:
@@ -342,59 +346,13 @@ def evaluate_noise(pairs: list[tuple[str, Path, Path, list[Path]]], generator: s
     return NoiseReport(
         akld=float(np.mean(list(per_image.values()))), per_image=per_image,
         samples=n_samples.pop() if len(n_samples) == 1 else counts,
-        texture={**fake_cmp, "hist_kld_per_image": dict(zip(stems, fake_cmp["hist_kld_per_image"])),
+        texture={**fake_cmp, **_per_stem(stems, fake_cmp),
                  "stochastic_fraction": float(np.mean(stochastic)) if stochastic else None},
         reference={"level": best_label, "akld": float(np.mean(best_scores)),
                    "per_image": dict(zip(stems, best_scores)),
                    "note": "best AWGN level on these very images by AKLD (an oracle), 1 sample per image",
-                   **ref_cmp, "hist_kld_per_image": dict(zip(stems, ref_cmp["hist_kld_per_image"]))},
+                   **ref_cmp, **_per_stem(stems, ref_cmp)},
         stats={"real": real_t.summary(), "fake": fake_t.summary(), "reference_awgn": ref_t.summary()},
         histograms={k: t.level_histogram() for k, t in (("real", real_t), ("fake", fake_t),
                                                           ("reference_awgn", ref_t))},
         crops=[tuple(c) for c in crops])
-
-
-def summary_lines(r: NoiseReport) -> list[str]:
-    """The terminal summary: one table of the fake, the AWGN reference and the real noise."""
-    s, ref = r.stats, r.reference
-    rows = [("hist KLD (256 bins, vs real)", r.texture["hist_kld"], ref["hist_kld"], None),
-            ("spectrum distance dB", r.texture["spectrum_db"], ref["spectrum_db"], 0.0),
-            ("spectrum drop low->high dB", *(s[k]["spectrum"]["drop_db"] for k in ("fake", "reference_awgn", "real"))),
-            ("autocorrelation MAE (7x7)", r.texture["autocorrelation_mae"], ref["autocorrelation_mae"], 0.0),
-            ("lag-1 autocorrelation", *(s[k]["lag1"] for k in ("fake", "reference_awgn", "real"))),
-            ("R-G correlation", *(s[k]["between_channels"]["RG"] for k in ("fake", "reference_awgn", "real"))),
-            ("8x8 blockiness", *(s[k]["blockiness"] for k in ("fake", "reference_awgn", "real")))]
-    fmt = lambda v: "-" if v is None else f"{v:.3f}"  # noqa: E731
-    out = [f"{'':30s} {'fake':>8s} {'AWGN ref':>8s} {'real':>8s}",
-           f"{'AKLD (vs real)':30s} {r.akld:8.4f} {ref['akld']:8.4f} {'-':>8s}"]
-    out += [f"{name:30s} {fmt(a):>8s} {fmt(b):>8s} {fmt(c):>8s}" for name, a, b, c in rows]
-    if r.texture.get("stochastic_fraction") is not None:
-        out.append(f"{'seed-dependent share of power':30s} {r.texture['stochastic_fraction']:8.3f} {1.0:8.3f} "
-                   f"{'-':>8s}")
-    out.append(f"{'noise std R,G,B (0-255)':30s} fake {', '.join(f'{v:.2f}' for v in s['fake']['std'])}; "
-               f"AWGN ref {', '.join(f'{v:.2f}' for v in s['reference_awgn']['std'])}; "
-               f"real {', '.join(f'{v:.2f}' for v in s['real']['std'])}")
-    return out
-
-
-def write_report(r: NoiseReport, json_path: Path | None = None, figures: Path | None = None) -> list[Path]:
-    """Write the JSON and/or the figures; figures are drawn before anything is written. Returns the files."""
-    from pngan.atomic import make_dir, write_text
-
-    drawn = {}
-    if figures is not None:
-        from pngan.noise_figures import report_figures
-
-        drawn = report_figures(r)
-    written = []
-    if json_path is not None:
-        write_text(json_path, json.dumps(r.to_json(), indent=2) + "\n")
-        written.append(json_path)
-    if figures is not None:
-        from pngan.images import write_image
-
-        make_dir(figures)
-        for name, img in drawn.items():
-            write_image(figures / name, img)
-            written.append(figures / name)
-    return written

@@ -27,7 +27,7 @@ from pngan.metrics import akld
 from pngan.metrics.noise_texture import texture_report
 from pngan.noise.baselines import GRIDS, best_level, samples
 
-COLUMNS = ("AKLD", "hist KLD", "spectrum dB", "autocorr. MAE", "lag-1", "R-G", "8x8 blockiness")
+COLUMNS = ("AKLD", "hist KLD", "hist KLD, means removed", "spectrum dB", "autocorr. MAE", "lag-1", "R-G", "8x8 blockiness")
 
 
 def _load(root: Path) -> tuple[list, list, list, list]:
@@ -43,7 +43,7 @@ def _row(noise: str, level: str, fakes: list, val: tuple) -> dict:
     t = texture_report(vc, vr, fakes, groups)
     f = t["fake"]
     return {"noise": noise, "level": level, "akld": akld(vc, vr, fakes)[0], "hist_kld": t["hist_kld"],
-            "spectrum_db": t["spectrum_db"], "autocorrelation_mae": t["autocorrelation_mae"], "lag1": f["lag1"],
+            "hist_kld_centred": t["hist_kld_centred"], "spectrum_db": t["spectrum_db"], "autocorrelation_mae": t["autocorrelation_mae"], "lag1": f["lag1"],
             "rg": f["between_channels"]["RG"], "blockiness": f["blockiness"], "std": float(np.mean(f["std"])),
             "real": t["real"]}
 
@@ -52,11 +52,12 @@ def _markdown(rows: list[dict], k: int) -> str:
     real = rows[0]["real"]
     out = [f"| noise on val ({k} samples per image) | level | " + " | ".join(COLUMNS) + " | noise std |",
            "|---" * (len(COLUMNS) + 3) + "|",
-           f"| real | - | - | - | 0 (falls {real['spectrum']['drop_db']:.1f} dB) | 0 | {real['lag1']:.3f} | "
+           f"| real | - | - | - | - | 0 (falls {real['spectrum']['drop_db']:.1f} dB) | 0 | {real['lag1']:.3f} | "
            f"{real['between_channels']['RG']:.3f} | {real['blockiness']:.2f} | {np.mean(real['std']):.2f} |"]
     for r in rows:
         name = f"**{r['noise']}**" if r["noise"].startswith("generator") else r["noise"]
-        out.append(f"| {name} | {r['level']} | {r['akld']:.4f} | {r['hist_kld']:.3f} | {r['spectrum_db']:.2f} | "
+        out.append(f"| {name} | {r['level']} | {r['akld']:.4f} | {r['hist_kld']:.3f} | {r['hist_kld_centred']:.3f} | "
+                   f"{r['spectrum_db']:.2f} | "
                    f"{r['autocorrelation_mae']:.3f} | {r['lag1']:.3f} | {r['rg']:.3f} | {r['blockiness']:.2f} | "
                    f"{r['std']:.2f} |")
     return "\n".join(out)

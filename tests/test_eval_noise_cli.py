@@ -66,9 +66,10 @@ def test_output_json_and_figures(folders, tmp_path):
     assert r.exit_code == 0, r.output
     res = json.loads(out_json.read_text())
     assert set(res) == {"akld", "per_image", "samples", "reference_awgn", "stats", "hist_kld", "hist_kld_per_image",
-                        "spectrum_db", "autocorrelation_mae", "stochastic_fraction"} and res["samples"] == 2
+                        "hist_kld_centred", "hist_kld_centred_per_image", "spectrum_db", "autocorrelation_mae",
+                        "stochastic_fraction"} and res["samples"] == 2
     assert 0 <= res["stochastic_fraction"] <= 1.5
-    assert set(res["per_image"]) == set(STEMS) == set(res["hist_kld_per_image"])
+    assert set(res["per_image"]) == set(STEMS) == set(res["hist_kld_per_image"]) == set(res["hist_kld_centred_per_image"])
     for s in STEMS:  # the numbers are AKLD on the images as written (8-bit)
         c, rl = read_image(folders["clean"] / f"{s}_mean.png"), read_image(folders["real"] / f"{s}_real.png")
         fk = [read_image(folders["fake"] / f"{s}_{k}.png") for k in range(2)]
@@ -78,17 +79,18 @@ def test_output_json_and_figures(folders, tmp_path):
                           [read_image(folders["real"] / f"{s}_real.png") for s in STEMS],
                           [[read_image(folders["fake"] / f"{s}_{k}.png") for k in range(2)] for s in STEMS],
                           [s for s in STEMS])
-    for key in ("hist_kld", "spectrum_db", "autocorrelation_mae"):
+    for key in ("hist_kld", "hist_kld_centred", "spectrum_db", "autocorrelation_mae"):
         assert res[key] == pytest.approx(want[key]) and 0 < res[key] < 10
         assert 0 < res["reference_awgn"][key] < 10
     assert res["stats"]["real"]["lag1"] == want["real"]["lag1"]
     for k in ("real", "fake", "reference_awgn"):
         assert set(res["stats"][k]) >= {"std", "nlf", "nlf_per_group", "spectrum", "autocorrelation", "lag1", "lags",
-                                        "between_channels", "blockiness"}
+                                        "between_channels", "blockiness", "mean_offset"}
     assert sorted(res["stats"]["real"]["nlf_per_group"]) == ["a1", "b2"]  # stem up to the first "_"
     assert res["akld"] == pytest.approx(np.mean(list(res["per_image"].values())))
     assert f"AKLD {res['akld']:.4f}" in r.output.splitlines()[len(STEMS)]
-    for line in ("hist KLD (256 bins, vs real)", "spectrum distance dB", "lag-1 autocorrelation", "8x8 blockiness"):
+    for line in ("hist KLD (256 bins, vs real)", "hist KLD, image means removed", "mean offset |DC| (0-255)",
+                 "spectrum distance dB", "lag-1 autocorrelation", "8x8 blockiness"):
         assert line in r.output
     files = sorted(p.name for p in figs.iterdir())
     assert files == ["autocorrelation.png", "crops.png", "histogram.png", "noise_level_function.png", "spectrum.png"]

@@ -95,6 +95,7 @@ def test_identical_real_and_fake_give_zero_distances():
     real = [c + 0.02 * RNG(10 + i).standard_normal(c.shape) for i, c in enumerate(clean)]
     r = texture_report(clean, real, real)
     assert r["hist_kld"] == 0.0 and r["spectrum_db"] == 0.0 and r["autocorrelation_mae"] == 0.0
+    assert r["hist_kld_centred"] == 0.0
 
 
 def test_scaled_noise_has_the_exact_spectrum_distance():
@@ -121,6 +122,22 @@ def test_hist_kld_is_forward_kl_of_real_to_fake_over_shared_bins():
     p, q = histogram(real - clean), histogram(fake - clean)
     assert hist_kld(q, p) == pytest.approx(-math.log(2) / 2, abs=1e-3)
     assert np.count_nonzero(p) == 2 and p.sum() == pytest.approx(1)
+
+
+def test_centred_hist_kld_separates_a_brightness_offset_from_the_noise():
+    """A real pair whose noisy frame is 4 levels darker (exposure drift): the literature's hist KLD counts the
+    shift against zero-mean fake noise of the same shape, the centred one does not; mean_offset shows it."""
+    clean = [_clean(64, 64, i) for i in range(2)]
+    noise = [0.015 * RNG(40 + i).standard_normal(c.shape) for i, c in enumerate(clean)]
+    real = [c + n - 4 / 255 for c, n in zip(clean, noise)]
+    fake = [c + 0.015 * RNG(50 + i).standard_normal(c.shape) for i, c in enumerate(clean)]
+    r = texture_report(clean, real, fake)
+    assert r["hist_kld"] > 0.1 and r["hist_kld_centred"] < 0.02
+    assert len(r["hist_kld_centred_per_image"]) == 2
+    assert r["real"]["mean_offset"] == pytest.approx([4.0] * 3, abs=0.2)
+    assert max(r["fake"]["mean_offset"]) < 0.2
+    wide = texture_report(clean, real, [c + 0.03 * RNG(50 + i).standard_normal(c.shape) for i, c in enumerate(clean)])
+    assert wide["hist_kld_centred"] > 0.1  # a wrong noise level still shows after centring
 
 
 def test_several_fake_samples_are_averaged():
@@ -154,7 +171,8 @@ def test_groups_mixed_sizes_and_summary_keys():
         tex.add(c, c + 0.02 * RNG(30 + i).standard_normal(c.shape), g)
     s = tex.summary()
     assert s["images"] == 3 and sorted(s["nlf_per_group"]) == ["camA", "camB"]
-    assert set(s) >= {"std", "nlf", "spectrum", "autocorrelation", "lag1", "lags", "between_channels", "blockiness"}
+    assert set(s) >= {"std", "nlf", "spectrum", "autocorrelation", "lag1", "lags", "between_channels", "blockiness",
+                      "mean_offset"}
     assert np.asarray(s["autocorrelation"]["map"]).shape == (3, 7, 7)
     assert len(s["spectrum"]["power_db"]) == SPECTRUM_BINS and np.isfinite(s["spectrum"]["drop_db"])
 

@@ -7,7 +7,11 @@ averaged over images (with several fake samples of one image averaged first):
 
 * **Histogram KLD** (Noise Flow's ``kl_div_3_data``, as the Noise Flow / NeCA / NAFlow tables): the
   residual of all channels in 256 bins over [-1, 1] (fraction of values per bin), forward
-  ``KL(real || fake) = sum p log(p / q)`` over the bins that are non-empty in both.
+  ``KL(real || fake) = sum p log(p / q)`` over the bins that are non-empty in both. ``hist_kld_centred``:
+  the same after removing each image's per-channel mean residual from both. A real pair whose noisy frame
+  is brighter or darker than its reference (exposure drift between captures, not noise) moves the whole
+  real histogram, which no zero-mean noise can follow; ``mean_offset`` (mean over images of the
+  per-channel |mean residual|, 0-255) shows how much of that the data hold.
 * **Radial noise power spectrum**, per channel: per-image mean removed, ``|FFT|^2 / (H W)`` (the
   variance per frequency; white noise of std s is flat at s^2), averaged in 15 equal rings of radial
   frequency from 0 (DC left out) to the corner sqrt(0.5) cycles/pixel, averaged over images. Distance:
@@ -135,13 +139,16 @@ class ImageTexture:
     between_channels: np.ndarray  # (3,) RG, RB, GB at lag 0
     blockiness: float
     histogram: np.ndarray  # (256,) fraction of values per bin over [-1, 1]
+    histogram_centred: np.ndarray  # (256,) the same with the per-channel mean removed
+    offset: np.ndarray  # (C,) per-channel mean of the residual, [0, 1] scale
 
 
 def image_texture(e: np.ndarray, bins: int = SPECTRUM_BINS, max_lag: int = MAX_LAG) -> ImageTexture:
     """All statistics of one residual ``e`` (H, W, 3) from one FFT."""
     check_size(e.shape, "residual")
     h, w, c = e.shape
-    x = e - e.mean(axis=(0, 1))
+    mean = e.mean(axis=(0, 1))
+    x = e - mean
     f = np.fft.rfft2(x, axes=(0, 1))
     power = (f.real ** 2 + f.imag ** 2) / (h * w)
     idx, weight, wsum = _rings(h, w, bins)
@@ -156,7 +163,7 @@ def image_texture(e: np.ndarray, bins: int = SPECTRUM_BINS, max_lag: int = MAX_L
     flat = x.reshape(-1, c)
     s = flat.T @ flat
     cross = np.array([s[i, j] / np.sqrt(max(s[i, i] * s[j, j], _EPS)) for i, j in CHANNEL_PAIRS])
-    return ImageTexture(spec, filled, auto, cross, blockiness(x), histogram(e))
+    return ImageTexture(spec, filled, auto, cross, blockiness(x), histogram(e), histogram(x), mean)
 
 
 def radial_spectrum(e: np.ndarray, bins: int = SPECTRUM_BINS) -> tuple[np.ndarray, np.ndarray]:
@@ -196,34 +203,37 @@ class NoiseTexture:
     max_lag: int = MAX_LAG
     images: int = field(init=False, default=0)
     hists: list = field(init=False, default_factory=list)  # per image: (samples, 256) histograms
+    hists_centred: list = field(init=False, default_factory=list)  # the same, per-channel mean removed
     groups: dict = field(init=False, default_factory=dict)  # group key (None: no key) -> NoiseStats (std, NLF)
     _spec: np.ndarray = field(init=False, default=None)  # (bins, 3) sum over images
     _spec_n: np.ndarray = field(init=False, default=None)  # (bins,) images with that ring filled
     _auto: np.ndarray = field(init=False, default=None)  # (2L+1, 2L+1, 3) sum over images
     _cross: np.ndarray = field(init=False, default=None)  # (3,)
     _block: float = field(init=False, default=0.0)
+    _offset: np.ndarray = field(init=False, default=None)  # (3,) sum over images of |mean residual|
     _levels: np.ndarray = field(init=False, default=None)  # (511,) per 8-bit level, for figures
 
     def __post_init__(self) -> None:
         k = 2 * self.max_lag + 1
         self._spec, self._spec_n = np.zeros((self.spectrum_bins, 3)), np.zeros(self.spectrum_bins)
         self._auto, self._cross = np.zeros((k, k, 3)), np.zeros(len(CHANNEL_PAIRS))
-        self._levels = np.zeros(511)
+        self._levels, self._offset = np.zeros(511), np.zeros(3)
 
     def add(self, clean: np.ndarray, noisy: np.ndarray | Sequence[np.ndarray], group: str | None = None) -> None:
         """Add one image: its clean version and one noisy sample, or a list of samples (averaged)."""
         samples = [noisy] if isinstance(noisy, np.ndarray) else list(noisy)
         if not samples:
             raise TextureError("NoiseTexture.add needs at least one noisy sample")
-        spec, filled, auto, cross, block, hists = 0.0, None, 0.0, 0.0, 0.0, []
+        spec, filled, auto, cross, block, offset, hists, centred = 0.0, None, 0.0, 0.0, 0.0, 0.0, [], []
         for s in samples:
             e = residual(clean, s)
             t = image_texture(e, self.spectrum_bins, self.max_lag)
             lv = np.clip(np.rint(e * 255).astype(np.int64).ravel() + 255, 0, 510)
             self._levels += np.bincount(lv, minlength=511) / (lv.size * len(samples))
             spec, filled, auto = spec + t.spectrum, t.filled, auto + t.autocorrelation
-            cross, block = cross + t.between_channels, block + t.blockiness
+            cross, block, offset = cross + t.between_channels, block + t.blockiness, offset + np.abs(t.offset)
             hists.append(t.histogram)
+            centred.append(t.histogram_centred)
             self.groups.setdefault(group, NoiseStats(lags=())).add(clean, s)
         n = len(samples)
         self._spec += spec / n
@@ -231,7 +241,9 @@ class NoiseTexture:
         self._auto += auto / n
         self._cross += cross / n
         self._block += block / n
+        self._offset += offset / n
         self.hists.append(np.stack(hists))
+        self.hists_centred.append(np.stack(centred))
         self.images += 1
 
     # ------------------------------------------------------------------ results
@@ -286,23 +298,27 @@ class NoiseTexture:
             "between_channels": {f"{'RGB'[i]}{'RGB'[j]}": r4(v / self.images)
                                  for (i, j), v in zip(CHANNEL_PAIRS, self._cross)},
             "blockiness": r4(self._block / self.images),
+            "mean_offset": [round(float(v) * 255, 3) for v in self._offset / self.images],
         }
 
 
 def compare(real: NoiseTexture, fake: NoiseTexture) -> dict:
     """Distances of ``fake`` to ``real`` (the same images, in the same order): hist KLD, spectrum, autocorrelation.
 
-    ``{"hist_kld", "hist_kld_per_image", "spectrum_db", "autocorrelation_mae"}``.
+    ``{"hist_kld", "hist_kld_per_image", "hist_kld_centred", "hist_kld_centred_per_image", "spectrum_db",
+    "autocorrelation_mae"}``.
     """
     if real.images != fake.images or real.images == 0:
         raise TextureError(f"real and fake statistics cover different images ({real.images} vs {fake.images})")
     per = [float(np.mean([hist_kld(r[0], q) for q in f])) for r, f in zip(real.hists, fake.hists)]
+    cen = [float(np.mean([hist_kld(r[0], q) for q in f])) for r, f in zip(real.hists_centred, fake.hists_centred)]
     with np.errstate(invalid="ignore", divide="ignore"):
         d = np.abs(10 * np.log10(fake.spectrum() / real.spectrum()))
     a = np.abs(fake.autocorrelation() - real.autocorrelation())
     off = np.ones(a.shape[:2], bool)
     off[real.max_lag, real.max_lag] = False
     return {"hist_kld": float(np.mean(per)), "hist_kld_per_image": per,
+            "hist_kld_centred": float(np.mean(cen)), "hist_kld_centred_per_image": cen,
             "spectrum_db": float(np.nanmean(d)), "autocorrelation_mae": float(a[off].mean())}
 
 
