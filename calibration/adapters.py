@@ -8,7 +8,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from pngan.atomic import write_bytes
+from pngan.io.atomic import write_bytes
 from pngan.calibration.source import CalibrationSource
 from pngan.errors import BackendMissingError, PnganError
 

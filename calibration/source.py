@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from pngan.errors import ImageError, PnganError
-from pngan.images import list_images, read_image
+from pngan.io.images import list_images, read_image
 
 DEFAULT_SAMPLES = 32
 DEFAULT_CROP = (128, 128)
@@ -69,7 +69,7 @@ class CalibrationSource:
     def files(self) -> list[tuple[Path, Path | None]]:
         """``(input file, clean file or None)`` per image (``ImageError`` for a missing or empty folder)."""
         if self.folder is None:
-            from pngan.samples import SAMPLES, sample_path
+            from pngan.assets.samples import SAMPLES, sample_path
 
             return [(sample_path(n), None) for n in SAMPLES]
         if self.paired:

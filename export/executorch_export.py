@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 import torch.nn as nn
 
-from pngan.atomic import write_bytes
+from pngan.io.atomic import write_bytes
 from pngan.errors import BackendMissingError, PnganError
 from pngan.export.lowering import operator_error, size_step
 from pngan.models.inference import InferenceModel

@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 import torch.nn as nn
 
-from pngan.atomic import atomic_dir, make_dir, write_error
+from pngan.io.atomic import atomic_dir, make_dir, write_error
 from pngan.calibration import CalibrationSource
 from pngan.calibration.policy import choose_calibration
 from pngan.calibration.source import DEFAULT_SAMPLES
@@ -22,7 +22,7 @@ from pngan.errors import BackendMissingError, PnganError, PnganWarning
 from pngan.export.job import ExportJob
 from pngan.export.shapes import DEFAULT_MAX, ShapeSpec
 from pngan.export.validate import fix_hint, validate_artifact, validation_images
-from pngan.generate import input_sigma
+from pngan.models.inputs import input_sigma
 from pngan.models.smnet_noise import takes_noise
 from pngan.models import spec
 from pngan.models.weights import sha256

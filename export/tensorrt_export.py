@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch.nn as nn
 
-from pngan.atomic import write_bytes
+from pngan.io.atomic import write_bytes
 from pngan.errors import PnganError
 from pngan.runtimes.tensorrt_version import require_tensorrt
 

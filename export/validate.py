@@ -57,7 +57,7 @@ def validate_artifact(folder: Path, net: nn.Module, *, generator: bool,
                       images: list[tuple[np.ndarray, np.ndarray | None]], source: str,
                       thresholds: Thresholds | None = None) -> dict[str, Any]:
     """Validation record of the artifact in ``folder`` (its manifest already written)."""
-    from pngan.images import from_tensor_batch
+    from pngan.io.images import from_tensor_batch
     from pngan.metrics import psnr_float, psnr_paper
     from pngan.runtimes.opening import open_artifact
     from pngan.runtimes.torch_runner import TorchRunner

@@ -40,6 +40,14 @@ class ArtifactError(PnganError):
     """An exported artifact folder is missing, incomplete or corrupted."""
 
 
+class InputError(PnganError):
+    """An array handed to a runner has the wrong dtype, layout, channels or range."""
+
+
+class PlatformError(PnganError):
+    """The backend is known but cannot run here (Core ML prediction off macOS, TensorRT without CUDA)."""
+
+
 class PnganWarning(UserWarning):
     """A recoverable conversion the user should know about (shown as one ``warning:`` line)."""
 

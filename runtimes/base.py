@@ -6,15 +6,7 @@ from typing import Any, Callable, Protocol, runtime_checkable
 
 import numpy as np
 
-from pngan.errors import PnganError
-
-
-class InputError(PnganError):
-    """An array handed to a runner has the wrong dtype, layout, channels or range."""
-
-
-class PlatformError(PnganError):
-    """The backend is known but cannot run here (Core ML prediction off macOS, TensorRT without CUDA)."""
+from pngan.errors import InputError, PlatformError, PnganError  # noqa: F401  (InputError, PlatformError: imported from here too)
 
 
 @runtime_checkable

@@ -8,7 +8,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from pngan.atomic import write_text
+from pngan.io.atomic import write_text
 from pngan.errors import ArtifactError
 
 MANIFEST = "manifest.json"

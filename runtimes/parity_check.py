@@ -30,7 +30,7 @@ def _digest(x: np.ndarray) -> tuple:
 
 def score_pair(y: np.ndarray, clean: np.ndarray) -> tuple[float, float]:
     """``(PSNR, SSIM)`` of a 1 x 3 x H x W output against its clean (H, W, 3) target: the paper metric."""
-    from pngan.images import from_tensor_batch
+    from pngan.io.images import from_tensor_batch
     from pngan.metrics import psnr_paper, ssim_paper
 
     img = from_tensor_batch(y)
@@ -116,7 +116,7 @@ class References:
 
     def denoised(self, key: tuple[str, str], pairs: PairSet) -> tuple[float, float]:
         """Torch's mean (PSNR, SSIM) over the whole pairs: what ``pngan denoise`` reports for the model."""
-        from pngan.images import to_tensor_batch
+        from pngan.io.images import to_tensor_batch
 
         if key not in self._den:
             scores = [score_pair(self.output(key, None, to_tensor_batch(n)), c) for _, n, c in pairs.items]
@@ -194,7 +194,7 @@ def check_artifact(folder: Path, pairs: PairSet, refs: References, th: Threshold
 def _outputs(res: ArtifactResult, runner: BaseRunner, refs: References, key: tuple[str, str], pairs: PairSet,
              sizes: tuple, rng: np.random.Generator, generator: bool, seed: int) -> tuple[list[float], list[float]]:
     """Output parity rows into ``res``; returns the margins over the identity baseline (all, real inputs)."""
-    from pngan.images import to_tensor_batch
+    from pngan.io.images import to_tensor_batch
 
     worst, worst_abs = math.inf, 0.0
     margins: list[float] = []
@@ -225,7 +225,7 @@ def _psnr(a: np.ndarray, b: np.ndarray) -> float:
 def _denoise(name: str, runner: BaseRunner, refs: References, key: tuple[str, str], pairs: PairSet,
              real_margins: list[float]) -> Denoised:
     """Denoised scores over the pairs the artifact can take (torch on the same tiles); adds their margins."""
-    from pngan.images import to_tensor_batch
+    from pngan.io.images import to_tensor_batch
 
     mh, mw = hw(runner.min_side)
     too_small = [(i, n.shape) for i, n, _ in pairs.items if n.shape[0] < mh or n.shape[1] < mw]

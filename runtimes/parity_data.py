@@ -21,7 +21,7 @@ class PairSet:
 
 def synthetic_pairs(seed: int = 0) -> PairSet:
     """The shipped clean samples with seeded Poisson-Gaussian noise (not real camera noise)."""
-    from pngan.samples import SAMPLE_READ, SAMPLE_SHOT, SAMPLES, noisy_sample, sample_image
+    from pngan.assets.samples import SAMPLE_READ, SAMPLE_SHOT, SAMPLES, noisy_sample, sample_image
 
     rng = np.random.default_rng(seed)
     items = []
@@ -36,7 +36,7 @@ def folder_pairs(root: str | os.PathLike, limit: int | None = None) -> PairSet:
     """Real noisy/clean pairs from a paired folder (``find_pairs`` layouts)."""
     from pngan.data import find_pairs
     from pngan.data.pairs import check_pair_sizes
-    from pngan.images import read_image
+    from pngan.io.images import read_image
 
     pairs = find_pairs(root)[:limit] if limit else find_pairs(root)
     items = []
@@ -51,7 +51,7 @@ def folder_pairs(root: str | os.PathLike, limit: int | None = None) -> PairSet:
 
 def generator_input(clean: np.ndarray, ref: Any, seed: int) -> np.ndarray:
     """A generator's real input: ``clean`` + AWGN at its ``input_sigma``, clipped to [0, 1]."""
-    from pngan.generate import input_sigma
+    from pngan.models.inputs import input_sigma
 
     model = getattr(ref, "model", None)  # TorchRunner -> InferenceModel -> the registered net
     sigma = input_sigma(getattr(model, "net", model))

@@ -123,7 +123,7 @@ def to_markdown(report: ParityReport) -> str:
 def write_reports(report: ParityReport, *, json_path: str | os.PathLike | None = None,
                   md_path: str | os.PathLike | None = None, plot_path: str | os.PathLike | None = None) -> list[Path]:
     """Write the asked forms (each atomically); returns the paths written."""
-    from pngan.atomic import write_text
+    from pngan.io.atomic import write_text
 
     out = []
     if json_path:
@@ -143,7 +143,7 @@ def draw_chart(report: ParityReport, path: str | os.PathLike) -> Path:
 
     from PIL import Image, ImageDraw, ImageFont
 
-    from pngan.atomic import write_bytes
+    from pngan.io.atomic import write_bytes
 
     entries, th = report.artifacts, report.thresholds
     font = ImageFont.load_default()

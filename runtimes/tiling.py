@@ -32,7 +32,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from pngan.runtimes.base import InputError
+from pngan.errors import InputError
 
 DEFAULT_TILE = 256
 DEFAULT_OVERLAP = 32

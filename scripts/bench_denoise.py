@@ -18,8 +18,8 @@ import torch
 from skimage import data
 from skimage.transform import resize
 
-from pngan.denoise_folder import denoise_folder
-from pngan.images import write_image
+from pngan.denoise.folder import denoise_folder
+from pngan.io.images import write_image
 from pngan.noise import add_poisson_gaussian
 
 

@@ -81,7 +81,7 @@ def model_for(name: str, weights: str | None, config: dict | None, work: Path, s
 
 def read_pairs(root: str) -> list[tuple[str, np.ndarray, np.ndarray]]:
     from pngan.data.pairs import find_pairs
-    from pngan.images import read_image
+    from pngan.io.images import read_image
 
     return [(p.id, read_image(p.noisy), read_image(p.clean)) for p in find_pairs(root)]
 

@@ -49,9 +49,9 @@ def export_variants(model: str, variants: list[str], out: Path) -> None:
 def write_pairs(folder: Path, n: int, size: int) -> Path:
     import numpy as np
 
-    from pngan.images import write_image
+    from pngan.io.images import write_image
     from pngan.noise import add_poisson_gaussian
-    from pngan.samples import SAMPLES, sample_image
+    from pngan.assets.samples import SAMPLES, sample_image
 
     rng = np.random.default_rng(0)
     for i in range(n):

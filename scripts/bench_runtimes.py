@@ -168,7 +168,7 @@ def tiling_report(threads: int) -> dict:
     from pngan.models import build, load_model
     from pngan.runtimes import tiled
     from pngan.runtimes.torch_runner import TorchRunner
-    from pngan.samples import sample_image
+    from pngan.assets.samples import sample_image
 
     torch.set_num_threads(threads)
     torch.manual_seed(0)

@@ -25,7 +25,7 @@ from pngan.noise import add_poisson_gaussian
 from pngan.runtimes.autotile import geometry_for, receptive_radius
 from pngan.runtimes.tiling import tiled
 from pngan.runtimes.torch_runner import TorchRunner
-from pngan.samples import sample_image
+from pngan.assets.samples import sample_image
 
 MODELS = ("dncnn", "smnet-s", "smnet", "mirnet", "ridnet")
 

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from pngan.images import write_image
+from pngan.io.images import write_image
 from pngan.noise import add_poisson_gaussian
 from pngan.train.config import load_config
 from pngan.train.data import step_loader

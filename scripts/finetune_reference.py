@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from skimage import data
 
-from pngan.images import write_image
+from pngan.io.images import write_image
 from pngan.models import default_weights
 from pngan.train.config import load_config
 from pngan.train.loop import train

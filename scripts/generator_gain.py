@@ -21,8 +21,9 @@ import numpy as np
 import torch
 
 from pngan.errors import PnganError
-from pngan.generate import NoiseGenerator, open_generator, sample_seed
-from pngan.images import list_images, read_image
+from pngan.generate.sampler import NoiseGenerator, open_generator
+from pngan.models.inputs import sample_seed
+from pngan.io.images import list_images, read_image
 from pngan.metrics.paper import psnr_paper
 from pngan.models import load_model
 from pngan.weights import DEFAULT_DENOISER

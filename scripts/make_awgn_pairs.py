@@ -17,7 +17,7 @@ from pathlib import Path
 def make(clean_dirs: list[Path], sigmas: list[float], out: Path, seed: int = 0) -> int:
     """Write one paired folder per sigma; returns the number of pairs per folder."""
     from pngan.data.clean import clean_images
-    from pngan.images import read_image, write_image
+    from pngan.io.images import read_image, write_image
     from pngan.noise.awgn import add_awgn, file_rng
 
     files = [f for d in clean_dirs for f in clean_images(d)]

@@ -51,7 +51,7 @@ def make(clean_dir: Path, out: Path, seed: int = 0, sigma_range: tuple[float, fl
     """Write the pairs (see the module docstring); returns the per-pair records."""
     from pngan.data.clean import clean_images
     from pngan.data.pairs import CLEAN_TOKENS, pair_key
-    from pngan.images import read_image, write_image
+    from pngan.io.images import read_image, write_image
     from pngan.train.blind import camera_noisy
 
     if (clean_dir / "groundtruth").is_dir():

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from skimage import data
 
-from pngan.images import write_image
+from pngan.io.images import write_image
 
 OUT = Path(__file__).resolve().parents[1] / "pngan" / "assets"
 

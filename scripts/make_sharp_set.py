@@ -29,7 +29,7 @@ def make_sharp_set(out: Path) -> list[Path]:
     import skimage.data
     from skimage.io import imread
 
-    from pngan.images import write_image
+    from pngan.io.images import write_image
 
     root = Path(skimage.data.__file__).parent
     written = []

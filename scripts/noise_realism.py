@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from pngan.data import find_pairs
-from pngan.images import read_image
+from pngan.io.images import read_image
 from pngan.metrics import akld
 from pngan.metrics.noise_texture import texture_report
 from pngan.noise.baselines import GRIDS, best_level, samples
@@ -75,9 +75,9 @@ def main() -> None:
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args()
 
-    from pngan.generate import generate
+    from pngan.generate.sampler import generate
     from pngan.models import load_model
-    from pngan.noise_report import load_generator
+    from pngan.realism.report import load_generator
 
     t0 = time.perf_counter()
     tc, tr, tn, _ = _load(args.train)
@@ -134,7 +134,7 @@ def main() -> None:
             print(f"| {name} | {v:.2f} dB | {gap} |")
     print(f"\n{time.perf_counter() - t0:.0f} s")
     if args.json:
-        from pngan.atomic import write_text
+        from pngan.io.atomic import write_text
 
         table = [{key: v for key, v in r.items() if key != "real"} for r in rows]
         write_text(args.json, json.dumps({"rows": table, "real": rows[0]["real"], "pgap": pgap, "samples": k},

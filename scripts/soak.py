@@ -106,8 +106,8 @@ def folder_sizes(n: int, batch: int) -> list[int]:
 
 def make_images(folder: Path, n: int, size: int, batch: int, seed: int = 0) -> list[Path]:
     """``n`` noisy ``size`` x ``size`` PNG crops of the shipped samples, in folders of :func:`folder_sizes`."""
-    from pngan.images import write_image
-    from pngan.samples import SAMPLES, noisy_sample, sample_image
+    from pngan.io.images import write_image
+    from pngan.assets.samples import SAMPLES, noisy_sample, sample_image
 
     rng = np.random.default_rng(seed)
     sources = [sample_image(s) for s in SAMPLES]

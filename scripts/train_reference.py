@@ -26,7 +26,7 @@ from pngan.metrics import psnr
 from pngan.models import build, save_weights
 from pngan.noise import add_poisson_gaussian
 from pngan.noise.poisson_gaussian import poisson_gaussian_torch, sample_params_torch
-from pngan.samples import SAMPLES, sample_image
+from pngan.assets.samples import SAMPLES, sample_image
 
 TRAIN_PHOTOS = ("astronaut", "chelsea", "rocket", "hubble_deep_field", "immunohistochemistry", "retina", "cat")
 OUT = Path(__file__).resolve().parents[1] / "pngan" / "weights" / "dncnn_poisson-gaussian.safetensors"

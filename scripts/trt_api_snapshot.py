@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=OUT, help=f"folder for <version>.json (default {OUT})")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from pngan.atomic import make_dir, write_text
+    from pngan.io.atomic import make_dir, write_text
 
     try:
         snaps = [snapshot(w) for w in args.wheels]

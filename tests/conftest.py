@@ -8,30 +8,9 @@ import torch
 
 torch.set_num_threads(2)
 
-# Markers (registered in pyproject.toml). `pytest -m "not slow and not browser and not gpu"` is the fast part.
-# slow: the modules that export to several runtimes, train, or run whole reliability campaigns (each over
-# ~15 s of the suite's --durations on the 2-core CPU); browser: tests driving Chromium; gpu: tests needing CUDA.
-SLOW_MODULES = {
-    "test_nafunet.py", "test_litert.py", "test_executorch.py", "test_export_validate.py", "test_export_targets.py",
-    "test_export_onnx.py", "test_fixtures_export.py", "test_fixtures_models.py", "test_generate_artifact.py",
-    "test_parity_gates.py", "test_parity_cache.py", "test_train.py", "test_noise_texture_losses.py",
-    "test_tensorrt_logic.py", "test_generate_seeds.py", "test_packaging.py", "test_official_models.py",
-    "test_runners.py", "test_models_registry.py", "test_denoise_memory.py",
-    "test_web_parity.py", "test_web_page.py", "test_web_command.py",
-}
-BROWSER_FIXTURES = {"playwright", "browser", "page", "gpu_browser"}
-GPU_MODULES = {"test_tensorrt_runner_cuda.py"}
-
-
-def pytest_collection_modifyitems(config, items) -> None:
-    for item in items:
-        name = item.path.name
-        if name in SLOW_MODULES or item.path.parent.name == "reliability":
-            item.add_marker(pytest.mark.slow)
-        if BROWSER_FIXTURES & set(getattr(item, "fixturenames", ())):
-            item.add_marker(pytest.mark.browser)
-        if name in GPU_MODULES or "cuda" in item.name.lower():
-            item.add_marker(pytest.mark.gpu)
+# Markers (registered in pyproject.toml) are set by each test module (``pytestmark``), not by a list here.
+# `pytest -m "not slow and not browser and not gpu"` is the fast part. slow: modules that export to several
+# runtimes, train, or run whole reliability campaigns; browser: tests driving Chromium; gpu: tests needing CUDA.
 
 
 @pytest.fixture
@@ -106,9 +85,9 @@ def coffee_pairs():
     noisy in ``input/`` (``im<i>_real.png``) and clean in ``groundtruth/`` (``im<i>_mean.png``); returns ``root``."""
 
     def make(root, rows: int):
-        from pngan.images import write_image
+        from pngan.io.images import write_image
         from pngan.noise import add_poisson_gaussian
-        from pngan.samples import sample_image
+        from pngan.assets.samples import sample_image
 
         clean = sample_image("coffee")[:rows, :72]
         for i in range(2):

@@ -198,7 +198,7 @@ def test_cli_eval_noise_equals_closed_form(tmp_path):
     from click.testing import CliRunner
 
     from pngan.cli import main
-    from pngan.images import write_image
+    from pngan.io.images import write_image
 
     stems, want = [], []
     for i, case in enumerate(("ratio-2.25", "per-channel", "two-fakes")):

@@ -125,7 +125,7 @@ def test_pipeline_target_differs_from_the_noisy_image_by_noise_only():
     """camera_target="pipeline": the target is the demosaicked clean image, so on a sharp image the pair is
     far closer than against the clean image (demosaicing is not in the residual); at low noise the residual
     is about that noise; "clean" keeps the clean crop as target."""
-    from pngan.samples import sample_image
+    from pngan.assets.samples import sample_image
 
     sharp = [torch.from_numpy(np.round(sample_image("coffee")[:64, :64] * 255).astype(np.uint8)).permute(2, 0, 1)]
     kw = dict(real=0, camera=1, jpeg_prob=0.0, camera_sigma=(2.0, 2.0))
@@ -166,7 +166,7 @@ def test_missing_sources_are_errors():
 
 
 def test_denoiser_stage_uses_the_mix(tmp_path):
-    from pngan.images import write_image
+    from pngan.io.images import write_image
     from pngan.train.config import load_config
     from pngan.train.session import start_session
     from pngan.train.stages import DenoiserStage
@@ -197,7 +197,7 @@ ARMS = {"all": [], "real": ["data.mix_generator=0", "data.mix_camera=0"], "real+
 def test_blind_configs_and_their_ablation_arms(tmp_path, arm):
     from pathlib import Path
 
-    from pngan.images import write_image
+    from pngan.io.images import write_image
     from pngan.train.config import load_config
     from pngan.train.data import CropBank
     from pngan.train.session import start_session

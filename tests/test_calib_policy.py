@@ -89,7 +89,7 @@ def test_bad_calibration_folders(tmp_path, case, message):
 @pytest.mark.parametrize("case", ["few", "small", "flat"])
 def test_cli_bad_calibration_folder_one_line_nothing_written(tmp_path, case):
     pytest.importorskip("onnxruntime", reason="the 'export' extra is not installed")
-    from pngan.export.cli import main
+    from pngan.cli.export_cmd import main
     from pngan.models import build, save_weights
 
     torch.manual_seed(0)

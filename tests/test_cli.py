@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from pngan.cli import main
-from pngan.export.cli import main as export_main
+from pngan.cli.export_cmd import main as export_main
 
 
 def _commands():
@@ -64,7 +64,7 @@ def test_demo_bad_strength_is_one_line(tmp_path, args, msg):
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", "from pngan.export.cli import main; main()", *args],
+    return subprocess.run([sys.executable, "-c", "from pngan.cli.export_cmd import main; main()", *args],
                           capture_output=True, text=True)
 
 

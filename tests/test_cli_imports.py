@@ -30,7 +30,7 @@ def test_import_cli_without_torch():
 
 
 def test_import_export_cli_without_torch():
-    assert _run("import pngan.export.cli")[0] == []
+    assert _run("import pngan.cli.export_cmd")[0] == []
 
 
 _RUN = """
@@ -57,7 +57,7 @@ ARG_ERRORS = [
     ("pngan.cli", ["eval-noise", "--clean", "a", "--real", "b"]),
     ("pngan.cli", ["app"]),
     ("pngan.cli", ["demo", "--sample", "nope"]),
-    ("pngan.export.cli", ["--model", "dncn", "--out", "y"]),
+    ("pngan.cli.export_cmd", ["--model", "dncn", "--out", "y"]),
 ]
 
 

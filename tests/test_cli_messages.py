@@ -8,7 +8,7 @@ import torch
 from click.testing import CliRunner
 
 from pngan.cli import main
-from pngan.images import write_image
+from pngan.io.images import write_image
 
 
 @pytest.fixture

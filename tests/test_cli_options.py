@@ -12,7 +12,7 @@ from PIL import Image
 
 from pngan.cli import main
 from pngan.cli.options import MODEL_NAMES, MODEL_NAME, closest_name
-from pngan.export.cli import main as export_main
+from pngan.cli.export_cmd import main as export_main
 
 COMMANDS = [(f"pngan {n}", c) for n, c in sorted(main.commands.items())] + [("pngan-export", export_main)]
 
@@ -129,7 +129,7 @@ def test_warning_log_counts_files_not_reads(capsys):
     import warnings
 
     from pngan.cli.errors import run_cli
-    from pngan.images import ImageWarning
+    from pngan.io.images import ImageWarning
 
     def job() -> None:
         for path in ("in/a.png", "in/a.png", "gt/a.png", "in/b.png", "in/b.png"):

@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 from pngan.cli import main
 from pngan.cli.options import MODEL_NAME, normalize_token
-from pngan.export.cli import main as export_main
+from pngan.cli.export_cmd import main as export_main
 
 COMMANDS = [(f"pngan {n}", c) for n, c in sorted(main.commands.items())] + [("pngan-export", export_main)]
 NOISE_MODELS = {"gaussian", "poisson-gaussian", "camera", "generator", "awgn"}
@@ -86,7 +86,7 @@ def test_help_lists_the_name_and_its_aliases(command, wanted):
 def test_old_and_new_spellings_both_run(args, tmp_path):
     import numpy as np
 
-    from pngan.images import write_image
+    from pngan.io.images import write_image
 
     src, out = tmp_path / "in", tmp_path / "out"
     write_image(src / "a.png", np.full((16, 16, 3), 0.5, np.float32))

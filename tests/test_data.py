@@ -17,7 +17,7 @@ from pngan.data import (
     write_dnd_submission,
 )
 from pngan.errors import ImageError, PnganError
-from pngan.images import read_image, write_image
+from pngan.io.images import read_image, write_image
 
 
 def _img(rng: np.random.Generator, h: int = 64, w: int = 64) -> np.ndarray:

@@ -11,7 +11,7 @@ import torch
 from click.testing import CliRunner
 
 from pngan.cli import main
-from pngan.images import write_image
+from pngan.io.images import write_image
 from pngan.models import build
 
 
@@ -42,7 +42,7 @@ def test_unpaired_folder_and_tiling_agree(paired, tmp_path):
     r = _run("--method", "dncnn", "--input_dir", str(paired / "input"), "--result_dir", str(tmp_path / "b"),
              "--tile", "40", "--overlap", "12")
     assert r.exit_code == 0, r.output
-    from pngan.images import read_image
+    from pngan.io.images import read_image
 
     a, b = read_image(tmp_path / "a" / "im0_real.png"), read_image(tmp_path / "b" / "im0_real.png")
     assert np.abs(a - b).max() <= 1 / 255 + 1e-6  # DnCNN's receptive field fits in the overlap
@@ -81,7 +81,7 @@ def test_size_mismatch_and_unknown_method_and_empty(paired, tmp_path):
 # --- metrics (issue 15), one image file, artifacts (issue 14) --------------------------------------
 
 def test_csv_has_noisy_columns_metrics_kind_and_unix_line_endings(paired, tmp_path):
-    from pngan.images import read_image
+    from pngan.io.images import read_image
     from pngan.metrics import psnr, psnr_paper, ssim, ssim_paper
 
     for kind, (pf, sf) in (("paper", (psnr_paper, ssim_paper)), ("skimage", (psnr, ssim))):
@@ -165,7 +165,7 @@ def _tiny_export(folder, seed: int, kick: bool = False):
 
 def test_artifact_gives_the_same_names_metrics_and_csv_as_torch(paired, tmp_path):
     pytest.importorskip("onnxruntime")
-    from pngan.images import read_image
+    from pngan.io.images import read_image
 
     weights, art = _tiny_export(tmp_path / "x", 0)
     a, b = tmp_path / "torch", tmp_path / "onnx"

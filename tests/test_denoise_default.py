@@ -6,11 +6,11 @@ import numpy as np
 from click.testing import CliRunner
 
 from pngan.cli import main
-from pngan.images import read_image, write_image
+from pngan.io.images import read_image, write_image
 from pngan.models import build, save_weights
 from pngan.models.shipped import default_denoiser, shipped_weights
 from pngan.weights import DEFAULT_DENOISER
-from pngan.samples import sample_image
+from pngan.assets.samples import sample_image
 
 
 def _folder(tmp_path):

@@ -1,4 +1,4 @@
-"""``pngan.denoise_folder.denoise_folder``: the library behind ``pngan denoise``, called directly."""
+"""``pngan.denoise.folder.denoise_folder``: the library behind ``pngan denoise``, called directly."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pngan.images import read_image, write_image
+from pngan.io.images import read_image, write_image
 
 
 @pytest.fixture
@@ -18,7 +18,7 @@ def paired(tmp_path, coffee_pairs):
 
 
 def test_typed_report_rows_means_and_csv(paired, tmp_path, one_thread):
-    from pngan.denoise_folder import DenoiseReport, ImageScore, denoise_folder
+    from pngan.denoise.folder import DenoiseReport, ImageScore, denoise_folder
     from pngan.metrics import psnr_paper, ssim_paper
 
     out = tmp_path / "out"
@@ -42,7 +42,7 @@ def test_typed_report_rows_means_and_csv(paired, tmp_path, one_thread):
 
 
 def test_unpaired_failures_go_to_the_callback(tmp_path, one_thread):
-    from pngan.denoise_folder import denoise_folder
+    from pngan.denoise.folder import denoise_folder
 
     src = tmp_path / "in"
     write_image(src / "a.png", np.full((16, 16, 3), 0.5, np.float32))
@@ -57,7 +57,7 @@ def test_unpaired_failures_go_to_the_callback(tmp_path, one_thread):
 
 def test_the_runner_tiles_with_the_runtimes_geometry(one_thread):
     """DenoiseRunner uses BaseRunner.tile_geometry (one measured radius per runner), not a copy of it."""
-    from pngan.denoise_runner import DenoiseRunner
+    from pngan.denoise.runner import DenoiseRunner
     from pngan.runtimes.autotile import geometry_for
 
     r = DenoiseRunner("dncnn")
@@ -76,4 +76,4 @@ def test_the_runner_tiles_with_the_runtimes_geometry(one_thread):
 
 def test_bench_script_uses_the_library():
     text = (Path(__file__).parents[1] / "scripts" / "bench_denoise.py").read_text()
-    assert "from pngan.denoise_folder import denoise_folder" in text and "pngan.cli" not in text
+    assert "from pngan.denoise.folder import denoise_folder" in text and "pngan.cli" not in text

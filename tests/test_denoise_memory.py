@@ -7,9 +7,11 @@ import pytest
 from click.testing import CliRunner
 
 from pngan.cli import main
-from pngan.images import read_image, write_image
+from pngan.io.images import read_image, write_image
 from pngan.noise import add_poisson_gaussian
-from pngan.samples import sample_image
+from pngan.assets.samples import sample_image
+
+pytestmark = pytest.mark.slow
 
 OOM = "[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: can't allocate memory: you tried to allocate 1 bytes"
 

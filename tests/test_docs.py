@@ -185,7 +185,7 @@ def _options_of(cmd) -> set[str]:
 def cli_vocabulary() -> dict[str, set[str]]:
     """``{"pngan": group options, "pngan <cmd>": options, "pngan-export": options}``, names with '-'."""
     from pngan.cli import main as group
-    from pngan.export.cli import main as export_main
+    from pngan.cli.export_cmd import main as export_main
 
     vocab = {"pngan": _options_of(group) | {"--version"}, "pngan-export": _options_of(export_main)}
     for name, cmd in group.commands.items():

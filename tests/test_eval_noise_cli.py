@@ -12,8 +12,8 @@ from PIL import Image
 from skimage import data
 
 from pngan.cli import main
-from pngan.noise_report import pair_stem
-from pngan.images import read_image, write_image
+from pngan.realism.report import pair_stem
+from pngan.io.images import read_image, write_image
 from pngan.metrics import akld_image
 from pngan.metrics.noise_texture import texture_report
 
@@ -241,7 +241,8 @@ def test_weights_that_are_not_a_generator(small_pairs, tmp_path, monkeypatch, we
 
 
 def test_generator_path(tmp_path, seeded):
-    from pngan.generate import generate, sample_seed
+    from pngan.generate.sampler import generate
+    from pngan.models.inputs import sample_seed
     from pngan.models import build, load_model, save_weights
 
     clean_dir, real_dir = tmp_path / "clean", tmp_path / "real"
@@ -280,10 +281,11 @@ def test_bad_generator_weights(folders, tmp_path):
 
 def test_images_ahead_give_the_plain_loop_numbers(tmp_path):
     """The next image is read and generated in a worker thread: the numbers are those of a plain loop, exactly."""
-    from pngan.generate import generate, sample_seed
+    from pngan.generate.sampler import generate
+    from pngan.models.inputs import sample_seed
     from pngan.metrics import kl_gauss_zero_center, noise_variance_map
     from pngan.metrics.noise_texture import NoiseTexture
-    from pngan.noise_report import evaluate_noise, group_of, load_generator, pair_folders, stochastic_fraction
+    from pngan.realism.report import evaluate_noise, group_of, load_generator, pair_folders, stochastic_fraction
 
     for i, s in enumerate(("a_1", "a_2", "b_1")):
         c = _crop(i + 1)[:32, :40]

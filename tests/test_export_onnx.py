@@ -18,6 +18,8 @@ from pngan.models import build  # noqa: E402
 from pngan.runtimes import open_artifact  # noqa: E402
 from pngan.runtimes.torch_runner import TorchRunner  # noqa: E402
 
+pytestmark = pytest.mark.slow
+
 SIZES = [(1, 3, 48, 64), (2, 3, 37, 53)]
 
 

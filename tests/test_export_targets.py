@@ -16,12 +16,14 @@ pytest.importorskip("onnxruntime", reason="the 'export' extra is not installed")
 import onnx  # noqa: E402
 
 from pngan.errors import PnganError  # noqa: E402
-from pngan.export.cli import main as export_main  # noqa: E402
+from pngan.cli.export_cmd import main as export_main  # noqa: E402
 from pngan.export.exporter import CalibrationNote, export, export_all  # noqa: E402
 from pngan.export.shapes import ShapeSpec  # noqa: E402
 from pngan.metrics import psnr_float  # noqa: E402
 from pngan.models import build, save_weights  # noqa: E402
 from pngan.runtimes.torch_runner import TorchRunner  # noqa: E402
+
+pytestmark = pytest.mark.slow
 
 SMALL = ShapeSpec(min_hw=(8, 8), opt_hw=(32, 32), max_hw=(256, 256))
 X = np.random.default_rng(1).random((2, 3, 37, 45), dtype=np.float32)

@@ -15,8 +15,10 @@ from PIL import Image
 
 pytest.importorskip("onnxruntime", reason="the 'export' extra is not installed")
 
-from pngan.export.cli import main  # noqa: E402
+from pngan.cli.export_cmd import main  # noqa: E402
 from pngan.models import build, save_weights  # noqa: E402
+
+pytestmark = pytest.mark.slow
 
 SHAPE = ["--opt-shape", "32", "32", "--min-shape", "8", "8"]
 

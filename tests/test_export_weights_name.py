@@ -11,7 +11,7 @@ pytest.importorskip("onnxruntime", reason="the 'export' extra is not installed")
 
 
 def test_shipped_weights_name(tmp_path):
-    from pngan.export.cli import main
+    from pngan.cli.export_cmd import main
     from pngan.models import sha256
     from pngan.weights import resolve
 
@@ -25,7 +25,7 @@ def test_shipped_weights_name(tmp_path):
 
 
 def test_unknown_weights_name_is_one_line(tmp_path):
-    from pngan.export.cli import main
+    from pngan.cli.export_cmd import main
 
     r = CliRunner().invoke(main, ["--model", "dncnn", "--weights", "no_such_weights", "--target", "onnx",
                                   "--no-validate", "--out", str(tmp_path / "o")])

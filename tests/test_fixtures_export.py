@@ -20,6 +20,8 @@ import torch
 from pngan.models import build, save_weights
 from pngan.models.inference import InferenceModel
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 REF = json.loads((ROOT / "tests" / "data" / "fixtures" / "models.json").read_text())
 

@@ -23,6 +23,8 @@ import torch.nn.functional as F
 
 from pngan.models import build, names
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests" / "data" / "fixtures" / "models.json"
 

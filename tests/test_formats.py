@@ -26,7 +26,7 @@ def test_every_reference_in_the_table_resolves():
 
 
 def test_everything_derives_from_the_table():
-    from pngan.export.cli import TARGET_CHOICES
+    from pngan.cli.export_cmd import TARGET_CHOICES
     from pngan.export.exporter import TARGETS
     from pngan.export.validate import fix_hint
     from pngan.runtimes.opening import MODEL_SUFFIXES, RUNNERS
@@ -61,7 +61,7 @@ def test_bench_columns_come_from_the_table():
 def test_formats_table_is_torch_free():
     import subprocess
 
-    code = "import sys, pngan.runtimes.formats, pngan.export.formats, pngan.export.cli; print('torch' in sys.modules)"
+    code = "import sys, pngan.runtimes.formats, pngan.export.formats, pngan.cli.export_cmd; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
 

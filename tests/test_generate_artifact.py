@@ -8,7 +8,9 @@ import torch
 from click.testing import CliRunner
 
 from pngan.cli import main
-from pngan.images import read_image, write_image
+from pngan.io.images import read_image, write_image
+
+pytestmark = pytest.mark.slow
 
 pytest.importorskip("onnxruntime")
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import pytest
+
 import numpy as np
 import torch
 from click.testing import CliRunner
 
 from pngan.cli import main
-from pngan.generate import sample_seed
-from pngan.images import read_image, write_image
+from pngan.models.inputs import sample_seed
+from pngan.io.images import read_image, write_image
 from pngan.models import build, save_weights
+
+pytestmark = pytest.mark.slow
 
 
 def _generator(path):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pngan.images import write_image
+from pngan.io.images import write_image
 
 
 def test_gain_of_pure_noise_and_refused_weights(load_script, tmp_path, capsys):
@@ -13,7 +13,7 @@ def test_gain_of_pure_noise_and_refused_weights(load_script, tmp_path, capsys):
     rng = np.random.default_rng(0)
     clean = np.clip(0.5 + 0.1 * rng.standard_normal((48, 40, 3)), 0, 1).astype(np.float32)
     write_image(tmp_path / "c" / "a.png", clean)
-    from pngan.generate import open_generator
+    from pngan.generate.sampler import open_generator
     from pngan.models import load_model
 
     noisy, denoised, n, kept = mod.gain(open_generator("smnet-s_polyu"), load_model("dncnn", None).eval(), tmp_path / "c",

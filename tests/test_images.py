@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from pngan.errors import ImageError
-from pngan.images import ImageWarning, list_images, read_image, write_image
+from pngan.io.images import ImageWarning, list_images, read_image, write_image
 
 
 def _png16_rgb(path, arr: np.ndarray) -> None:

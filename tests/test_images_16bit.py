@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pngan.images import ImageWarning, read_image
+from pngan.io.images import ImageWarning, read_image
 
 tifffile = pytest.importorskip("tifffile", reason="tifffile (a scikit-image dependency) writes the test TIFFs")
 

@@ -11,13 +11,15 @@ import pytest
 import torch
 from click.testing import CliRunner
 
+pytestmark = pytest.mark.slow
+
 MISSING = "the 'litert' extra is not installed: pip install -e .[litert]"
 pytest.importorskip("litert_torch", reason=MISSING)
 pytest.importorskip("ai_edge_litert.interpreter", reason=MISSING)
 
 from pngan.errors import ArtifactError, BackendMissingError, PnganError  # noqa: E402
 from pngan.export import export  # noqa: E402
-from pngan.export.cli import main as export_main  # noqa: E402
+from pngan.cli.export_cmd import main as export_main  # noqa: E402
 from pngan.export.shapes import ShapeSpec  # noqa: E402
 from pngan.metrics import psnr_float  # noqa: E402
 from pngan.models import build  # noqa: E402

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pngan.images import read_image, write_image
+from pngan.io.images import read_image, write_image
 
 
 def test_pairs_are_seeded_pure_noise_and_bad_input_is_refused(load_script, tmp_path, capsys):

@@ -7,7 +7,7 @@ import json
 import numpy as np
 
 from pngan.data.pairs import find_pairs
-from pngan.images import read_image, write_image
+from pngan.io.images import read_image, write_image
 
 
 def test_phone_val_pairs(load_script, tmp_path):

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from pngan.images import read_image
-from pngan.samples import sample_image
+from pngan.io.images import read_image
+from pngan.assets.samples import sample_image
 
 
 def test_writes_rgb_images_without_the_shipped_samples(load_script, tmp_path, capsys):

@@ -8,6 +8,8 @@ import torch
 from pngan.errors import ModelError
 from pngan.models import build, names
 
+pytestmark = pytest.mark.slow
+
 REQUIRED = {"smnet", "smnet-s", "discriminator", "mirnet", "ridnet", "dncnn"}
 SMALL = {"mirnet": {"n_feat": 8, "n_RRG": 1}, "smnet": {"n_feat": 8, "n_rrg": 1, "n_msrb": 1}}
 

@@ -16,7 +16,7 @@ VARIANTS = ["nafunet-s", "nafunet-m", "nafunet-l"]
 TINY = {"width": 4, "enc_blocks": [1, 1], "middle_blocks": 1, "dec_blocks": [1, 1]}
 
 
-pytestmark = pytest.mark.usefixtures("one_thread")  # conftest: small work, 1 torch thread
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_thread")]  # conftest: small work, 1 torch thread
 
 
 def _nonzero(net: torch.nn.Module) -> torch.nn.Module:
@@ -89,7 +89,7 @@ def test_weights_of_another_width_are_one_clear_line(tmp_path):
 
 def test_wrong_width_in_pngan_denoise_is_one_error_line(tmp_path):
     from pngan.cli import main
-    from pngan.images import write_image
+    from pngan.io.images import write_image
 
     w = save_weights(build("nafunet-s"), tmp_path / "s.safetensors")
     write_image(tmp_path / "in" / "a.png", np.full((8, 8, 3), 0.5, np.float32))
@@ -141,7 +141,7 @@ def test_onnx_parity_and_only_portable_operators(tmp_path):
 def test_openvino_int8_through_pngan_export(tmp_path):
     pytest.importorskip("openvino", reason="the 'openvino' extra is not installed")
     pytest.importorskip("nncf", reason="the 'openvino' extra is not installed")
-    from pngan.export.cli import main as export_main
+    from pngan.cli.export_cmd import main as export_main
     from pngan.runtimes import open_artifact
 
     torch.manual_seed(0)

@@ -9,7 +9,7 @@ import torch
 from click.testing import CliRunner
 
 from pngan.cli import main
-from pngan.images import write_image
+from pngan.io.images import write_image
 from pngan.models import load_model
 from pngan.models.weights import read_metadata
 from pngan.weights import folder, names, resolve

@@ -6,7 +6,7 @@ import numpy as np
 from click.testing import CliRunner
 
 from pngan.cli import main
-from pngan.images import read_image, write_image
+from pngan.io.images import read_image, write_image
 from pngan.models import build, save_weights
 
 

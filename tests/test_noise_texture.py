@@ -190,7 +190,7 @@ def test_bad_inputs_are_one_line_errors():
 
 
 def test_stochastic_fraction_separates_noise_from_a_deterministic_change():
-    from pngan.noise_report import stochastic_fraction
+    from pngan.realism.report import stochastic_fraction
 
     rng = np.random.default_rng(0)
     clean = rng.uniform(0.2, 0.8, (64, 64, 3))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import math
 
 import torch
@@ -9,6 +11,8 @@ import torch.nn.functional as F
 
 from pngan.train.losses import (SPECTRUM_FLOOR, noise_chroma_loss, noise_power_spectrum, noise_quantile_loss,
                                 noise_spectrum_loss)
+
+pytestmark = pytest.mark.slow
 
 
 def _white(sigma: float, shape=(4, 3, 32, 32), seed=0) -> torch.Tensor:
@@ -98,8 +102,8 @@ def _tiny_pairs(root):
     """Two 48x48 coffee crops with Gaussian noise (std 0.02) as paired ``root``; returns the coffee image."""
     import numpy as np
 
-    from pngan.images import write_image
-    from pngan.samples import sample_image
+    from pngan.io.images import write_image
+    from pngan.assets.samples import sample_image
 
     img = sample_image("coffee")
     rng = np.random.default_rng(0)
@@ -189,7 +193,7 @@ def test_sharp_content_trains_on_clean_only_crops_and_refuses_without_them(tmp_p
     import pytest
 
     from pngan.errors import PnganError
-    from pngan.images import write_image
+    from pngan.io.images import write_image
     from pngan.train.config import load_config
     from pngan.train.loop import train
     from pngan.train.preflight import preflight

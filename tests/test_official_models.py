@@ -18,6 +18,8 @@ import torch
 
 from pngan.models import build, names, spec
 
+pytestmark = pytest.mark.slow
+
 # name -> (number of state-dict keys, fingerprint of sorted "key:shape" lines)
 OFFICIAL_LAYOUT = {
     "mirnet": (797, "8f75e9bbcb90b79949626e65829fbb68f350106063b02a08e5bb7a540e590e34"),

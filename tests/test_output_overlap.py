@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from pngan.cli import main
-from pngan.images import write_image
+from pngan.io.images import write_image
 
 COMMANDS = {"denoise": ["denoise", "--method", "dncnn"], "generate": ["generate"], "noise": ["noise", "--sigma", "5"]}
 
@@ -70,7 +70,7 @@ def test_one_image_input_next_to_the_output(paired, tmp_path):
 
 def test_refuse_overlap_messages(tmp_path):
     from pngan.errors import PnganError
-    from pngan.output_dir import refuse_overlap
+    from pngan.io.output_dir import refuse_overlap
 
     (tmp_path / "d" / "x").mkdir(parents=True)
     with pytest.raises(PnganError, match="is the input folder"):

@@ -76,9 +76,9 @@ def test_broken_artifacts_are_reported_and_skipped_past(root, tmp_path):
 
 
 def test_real_pairs_folder_and_weights_mismatch(root, tmp_path):
-    from pngan.images import write_image
+    from pngan.io.images import write_image
     from pngan.noise import add_poisson_gaussian
-    from pngan.samples import sample_image
+    from pngan.assets.samples import sample_image
 
     data = tmp_path / "pairs"
     clean = sample_image("coffee")[:64, :80]

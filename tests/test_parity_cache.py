@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+pytestmark = pytest.mark.slow
+
 pytest.importorskip("onnxruntime", reason="the 'export' extra is not installed")
 
 FAST = dict(sizes=(32, 48), latency_sizes=(32, 32), repeats=1, threads=1)

@@ -21,13 +21,15 @@ from pngan.runtimes.parity import run_parity  # noqa: E402
 from pngan.runtimes.parity_data import synthetic_pairs  # noqa: E402
 from pngan.runtimes.parity_rules import Thresholds  # noqa: E402
 
+pytestmark = pytest.mark.slow
+
 SMALL = ShapeSpec(min_hw=(8, 8), opt_hw=(64, 64), max_hw=(512, 512))
 FAST = dict(sizes=(48,), latency_sizes=(32,), repeats=1, threads=1)
 
 
 def train_tiny_denoiser(steps: int = 150) -> torch.nn.Module:
     """A tiny DnCNN trained for a few seconds on the shipped samples with their synthetic noise."""
-    from pngan.samples import SAMPLES, noisy_sample, sample_image
+    from pngan.assets.samples import SAMPLES, noisy_sample, sample_image
 
     torch.manual_seed(0)
     net = build("dncnn", features=8, depth=3)

@@ -16,9 +16,9 @@ from pngan.cli import main  # noqa: E402
 
 @pytest.fixture(scope="module")
 def pairs(tmp_path_factory):
-    from pngan.images import write_image
+    from pngan.io.images import write_image
     from pngan.noise import add_poisson_gaussian
-    from pngan.samples import sample_image
+    from pngan.assets.samples import sample_image
 
     data = tmp_path_factory.mktemp("pairs")
     rng = np.random.default_rng(3)
@@ -30,9 +30,9 @@ def pairs(tmp_path_factory):
 
 
 def _denoise_means(pairs, out, weights) -> tuple[float, float]:
-    """Mean (PSNR, SSIM) the ``pngan denoise`` library reports (``pngan.denoise_folder``, formerly in the CLI)."""
+    """Mean (PSNR, SSIM) the ``pngan denoise`` library reports (``pngan.denoise.folder``, formerly in the CLI)."""
     try:
-        from pngan.denoise_folder import denoise_folder
+        from pngan.denoise.folder import denoise_folder
     except ImportError:
         from pngan.cli.denoise import run_denoise
 

@@ -80,7 +80,7 @@ def test_weights_round_trip_and_another_width(tmp_path):
 
 def test_wrong_width_in_pngan_denoise_is_one_error_line(tmp_path):
     from pngan.cli import main
-    from pngan.images import write_image
+    from pngan.io.images import write_image
 
     w = save_weights(build("resunet-s", **TINY), tmp_path / "s.safetensors")
     write_image(tmp_path / "in" / "a.png", np.full((8, 8, 3), 0.5, np.float32))
@@ -117,7 +117,7 @@ def test_onnx_parity_and_only_portable_operators(tmp_path):
 def test_openvino_int8_through_pngan_export(tmp_path):
     pytest.importorskip("openvino", reason="the 'openvino' extra is not installed")
     pytest.importorskip("nncf", reason="the 'openvino' extra is not installed")
-    from pngan.export.cli import main as export_main
+    from pngan.cli.export_cmd import main as export_main
     from pngan.runtimes import open_artifact
 
     torch.manual_seed(0)  # the weights _trained_like leaves alone, independent of the tests run before
@@ -161,7 +161,7 @@ def test_shipped_default_denoises_the_sample_and_random_weights_do_not():
     """The gate fails for wrong weights: the shipped file gains > 3 dB on the demo's noisy sample (4.8 measured),
     the same architecture with random weights gains nothing."""
     from pngan.metrics import psnr_float
-    from pngan.samples import noisy_sample, sample_image
+    from pngan.assets.samples import noisy_sample, sample_image
 
     clean = sample_image("coffee")
     noisy = noisy_sample(clean, np.random.default_rng(0))

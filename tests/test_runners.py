@@ -13,6 +13,8 @@ from pngan.metrics import psnr_float
 from pngan.runtimes import InputError, PlatformError, Runner, backend_options, open_artifact
 from pngan.runtimes.torch_runner import TorchRunner
 
+pytestmark = pytest.mark.slow
+
 pytest.importorskip("onnxruntime", reason="the 'export' extra is not installed")
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from pngan.generate import generate, noise_input
+from pngan.generate.sampler import generate, noise_input
 from pngan.models import build, load_model, save_weights
 from pngan.models.smnet_noise import takes_noise
 
@@ -112,7 +112,7 @@ def test_export_refuses_it_in_one_line(tmp_path):
     pytest.importorskip("onnxruntime", reason="the 'export' extra is not installed")
     from click.testing import CliRunner
 
-    from pngan.export.cli import main
+    from pngan.cli.export_cmd import main
 
     w = save_weights(build("smnet-n"), tmp_path / "g.safetensors", extra={"stage": "pngan"})
     r = CliRunner().invoke(main, ["--model", "smnet-n", "--weights", str(w), "--target", "onnx", "--out", str(tmp_path / "o")])
@@ -145,7 +145,7 @@ def test_generate_cli_strength_errors_are_one_line(tmp_path, args, message):
     from click.testing import CliRunner
 
     from pngan.cli import main
-    from pngan.images import write_image
+    from pngan.io.images import write_image
 
     write_image(tmp_path / "in" / "a.png", np.full((16, 16, 3), 0.5, np.float32))
     r = CliRunner().invoke(main, ["generate", *args, "--input-dir", str(tmp_path / "in"), "--out",
@@ -160,7 +160,7 @@ def test_shipped_smnet_n_adds_pure_noise_with_a_block_grid():
     """The shipped file against an untrained smnet-n, on statistics outside its losses: the seed-dependent share
     of the residual power (1 for pure noise; smnet-s_polyu's is about 0.26) and the 8x8 blockiness."""
     from pngan.metrics.noise_texture import blockiness, residual
-    from pngan.samples import sample_image
+    from pngan.assets.samples import sample_image
 
     clean = sample_image("coffee")
     for weights, block_range in (("smnet-n_polyu", (1.5, 3.0)), (None, (0.9, 1.2))):
@@ -176,7 +176,7 @@ def test_shipped_chroma_fine_tune_has_colour_in_its_noise():
     """smnet-n_polyu-chroma (loss.noise_chroma) lowers the R-G correlation of the residual that smnet-n_polyu keeps
     near 1 (grey noise; real PolyU noise: 0.66 on val), and keeps pure noise with a block grid."""
     from pngan.metrics.noise_texture import blockiness, residual
-    from pngan.samples import sample_image
+    from pngan.assets.samples import sample_image
 
     clean = sample_image("coffee")
     for weights, rg_range in (("smnet-n_polyu-chroma", (0.55, 0.85)), ("smnet-n_polyu", (0.9, 1.0))):

@@ -23,13 +23,15 @@ from pngan.errors import ArtifactError, BackendMissingError, PnganError
 from pngan.export import export
 from pngan.export import tensorrt_export as trx
 from pngan.runtimes import tensorrt_version as trv
-from pngan.export.cli import main as export_main
+from pngan.cli.export_cmd import main as export_main
 from pngan.export.job import ExportJob
 from pngan.runtimes.precision import detect_precision
 from pngan.export.shapes import ShapeSpec
 from pngan.models import build, load_model
 from pngan.runtimes import tensorrt_runner as trr
 from pngan.runtimes.base import InputError
+
+pytestmark = pytest.mark.slow
 
 SNAPSHOT = Path(__file__).parent / "data" / "tensorrt_api" / "11.4.0.106.json"
 INSTALL = 'pip install "tensorrt>=10.0,<12"'
@@ -175,7 +177,7 @@ def test_int8_onnx_keeps_the_denoiser(int8_onnx):
     """Within 0.3 dB of torch on the noisy samples, and far closer to torch than its input is."""
     from pngan.metrics.quality import psnr_float
     from pngan.runtimes.torch_runner import TorchRunner
-    from pngan.samples import SAMPLES, noisy_sample, sample_image
+    from pngan.assets.samples import SAMPLES, noisy_sample, sample_image
 
     net, path, _ = int8_onnx
     rng = np.random.default_rng(1)

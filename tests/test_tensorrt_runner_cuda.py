@@ -14,7 +14,8 @@ import torch
 
 from pngan.runtimes import tensorrt_runner as trr
 
-pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+pytestmark = [pytest.mark.gpu,
+              pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")]
 
 
 class DeviceArray:

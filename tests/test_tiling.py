@@ -12,7 +12,7 @@ from pngan.metrics import psnr_float
 from pngan.models import build
 from pngan.runtimes import BaseRunner, InputError, tiled
 from pngan.runtimes.torch_runner import TorchRunner
-from pngan.samples import sample_image
+from pngan.assets.samples import sample_image
 
 
 def _natural(h: int, w: int) -> np.ndarray:

@@ -13,9 +13,11 @@ import pytest
 import torch
 
 from pngan.errors import CheckpointError, PnganError
-from pngan.images import write_image
+from pngan.io.images import write_image
 from pngan.models import load
 from pngan.train.config import ConfigError, load_config
+
+pytestmark = pytest.mark.slow
 
 TINY = ["model.generator_config={n_feat=8}", "model.discriminator_config={n_feat=8, depth=2}",
         "data.patch=32", "data.batch=2", "run.val_every=0", "run.log_every=1", "run.image_every=0"]

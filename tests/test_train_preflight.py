@@ -8,7 +8,7 @@ import torch
 from click.testing import CliRunner
 
 from pngan.cli import main
-from pngan.images import write_image
+from pngan.io.images import write_image
 from pngan.models import build, save_weights
 
 TINY = ["model.generator_config={n_feat=8}", "model.discriminator_config={n_feat=8, depth=2}", "data.patch=16",

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from pngan.cli import main
-from pngan.images import write_image
+from pngan.io.images import write_image
 from pngan.train.config import LossConfig, load_config
 
 TINY = ["model.generator_config={n_feat=8}", "model.discriminator_config={n_feat=8, depth=2}", "data.patch=16",

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from skimage import data
 
 from pngan.data.pairs import find_pairs
-from pngan.images import read_image, write_image
+from pngan.io.images import read_image, write_image
 from pngan.train.config import load_config
 from pngan.train.losses import ragan_d_loss, ragan_g_loss
 
@@ -238,7 +238,7 @@ def test_finetune_trains_on_the_generated_pairs(tiny_generator, tmp_path):
     clean_dir = tmp_path / "clean"
     for i in range(2):
         write_image(clean_dir / f"c{i}.png", _photo(i, 32, 32))
-    from pngan.images import to_uint8
+    from pngan.io.images import to_uint8
 
     cfg = load_config(None, [f"data.clean_dir={clean_dir}", f"model.generator_weights={tiny_generator}",
                              f"run.out_dir={tmp_path / 'ft'}", "run.finetune_samples=1", *TINY])
@@ -269,7 +269,7 @@ def test_pgap_trains_on_train_folder_and_scores_on_test_folder(train_pairs, tmp_
     from pngan.metrics import psnr
     from pngan.models import load
     from pngan.runtimes.torch_runner import TorchRunner
-    from pngan.images import from_tensor_batch, to_tensor_batch
+    from pngan.io.images import from_tensor_batch, to_tensor_batch
     from pngan.train.pgap import pgap
 
     test_dir = _pairs(tmp_path / "test", 2, 28, 52, 0.08, 5, offset=10)  # other images, size and noise level

@@ -1,4 +1,4 @@
-"""pngan.webapp without a browser: the builder's result and atomicity, the server's headers and stop."""
+"""pngan.web.app without a browser: the builder's result and atomicity, the server's headers and stop."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from pngan.errors import PnganError
-from pngan.webapp import ORT_FILES, BuiltApp, build_app, make_server, serve_app
+from pngan.web.app import ORT_FILES, BuiltApp, build_app, make_server, serve_app
 
 
 def _web_dir(root: Path) -> Path:

@@ -145,7 +145,7 @@ def test_first_line_of_errors():
 def test_a_non_weights_file_is_called_that(tmp_path, kind):
     """``--weights photo.jpg``: not "a pickle that needs code execution", but not a weights file."""
     from pngan.errors import CheckpointError
-    from pngan.images import write_image
+    from pngan.io.images import write_image
     from pngan.models import build, load_weights
 
     p = tmp_path / {"jpeg": "photo.jpg", "png": "photo.png", "text": "notes.pth"}[kind]

@@ -1,6 +1,6 @@
 """``pngan app``: build the browser reference app (examples/web) with exported ONNX models, and serve it.
 
-The builder and the server are :mod:`pngan.webapp`; this module parses, calls and prints.
+The builder and the server are :mod:`pngan.web.app`; this module parses, calls and prints.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import click
 
 from pngan.cli.errors import run_cli
 from pngan.errors import PnganError
-from pngan.webapp import DEFAULT_PORT, build_app, serve_app
+from pngan.web.app import DEFAULT_PORT, build_app, serve_app
 
 
 @click.command()

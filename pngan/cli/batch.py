@@ -13,7 +13,7 @@ from pngan.errors import PnganError
 
 def each_readable(paths: Iterable[Path], failed: list[str]) -> Iterator[tuple[Path, np.ndarray]]:
     """Yield ``(path, image)`` for each readable image; unreadable ones are reported and appended to ``failed``."""
-    from pngan.images import read_image
+    from pngan.io.images import read_image
 
     for p in paths:
         try:

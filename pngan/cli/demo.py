@@ -9,8 +9,8 @@ import click
 
 from pngan.cli.errors import run_cli
 from pngan.weights import DEFAULT_DENOISER as DEMO_MODEL
+from pngan.weights import DEMO_GENERATOR  # the shipped generator given its noise, with colour: all noise
 
-DEMO_GENERATOR = "smnet-n_polyu-chroma"  # the shipped generator given its noise, with colour: all noise
 DEMO_STRENGTH = 2.0  # twice its PolyU noise std, as at a higher ISO
 
 if TYPE_CHECKING:
@@ -41,13 +41,13 @@ def run_demo(out: Path, sample: str = "coffee", seed: int = 0, noise: str = "gen
 
     from pngan.errors import PnganError
     from pngan.export import export
-    from pngan.generate import check_strength, generate
-    from pngan.images import from_tensor_batch, to_tensor_batch, write_image
+    from pngan.generate.sampler import check_strength, generate
+    from pngan.io.images import from_tensor_batch, to_tensor_batch, write_image
     from pngan.metrics import psnr, psnr_float
     from pngan.models import default_weights, load_model
     from pngan.runtimes import open_artifact
     from pngan.runtimes.torch_runner import TorchRunner
-    from pngan.samples import SAMPLE_READ, SAMPLE_SHOT, noisy_sample, sample_image
+    from pngan.assets.samples import SAMPLE_READ, SAMPLE_SHOT, noisy_sample, sample_image
     from pngan.timing import measure_latency
     from pngan.weights import resolve
 
@@ -138,7 +138,7 @@ def side_by_side(noisy: np.ndarray, denoised: np.ndarray, clean: np.ndarray, psn
     import numpy as np
     from PIL import Image, ImageDraw, ImageFont
 
-    from pngan.images import to_uint8
+    from pngan.io.images import to_uint8
 
     h, w = clean.shape[:2]
     size = max(1, min(h, w) // ZOOM)

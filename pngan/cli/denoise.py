@@ -1,7 +1,7 @@
 """``pngan denoise``: the paper's ``test_denoiser.py`` for any registered denoiser or exported artifact.
 
 Only click and the standard library are imported at the top (``pngan --help`` and argument
-errors stay fast); the work is :func:`pngan.denoise_folder.denoise_folder`.
+errors stay fast); the work is :func:`pngan.denoise.folder.denoise_folder`.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ import click
 from pngan.runtimes.formats import FORMATS
 
 if TYPE_CHECKING:
-    from pngan.denoise_folder import DenoiseReport
+    from pngan.denoise.folder import DenoiseReport
 
-METRICS = ("paper", "skimage")  # pngan.denoise_folder.METRICS (not imported: this module stays light)
+METRICS = ("paper", "skimage")  # pngan.denoise.folder.METRICS (not imported: this module stays light)
 BACKENDS = ", ".join(f.title for f in FORMATS.values())
 
 
@@ -56,12 +56,12 @@ def denoise(model: str | None, artifact: Path | None, input_dir: Path, out: Path
     from pngan.cli.errors import run_cli
 
     def job() -> None:
-        from pngan.denoise_folder import check_arguments
+        from pngan.denoise.folder import check_arguments
 
         check_arguments(input_dir, model, artifact, weights, device, metrics)  # before torch is imported
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # idle threads sleep: faster on a busy CPU, same bits
         from pngan.cli.batch import raise_if_failed
-        from pngan.denoise_folder import denoise_folder
+        from pngan.denoise.folder import denoise_folder
 
         report = denoise_folder(input_dir, out, model=model, artifact=artifact, weights=weights, device=device,
                                 tile=tile, overlap=overlap, metrics=metrics, skip_existing=skip_existing,

@@ -1,7 +1,7 @@
 """Turn expected errors into one line on stderr and a non-zero exit (never a traceback).
 
 Warnings (``PnganWarning``) become ``warning: ...`` lines, each text once per command.
-A warning with ``file`` and ``change`` attributes (``pngan.images.ImageWarning``: alpha
+A warning with ``file`` and ``change`` attributes (``pngan.io.images.ImageWarning``: alpha
 dropped, grayscale expanded) is said once per kind of change at the end, with the count of
 images, instead of once per file and per target.
 """

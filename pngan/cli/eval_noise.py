@@ -1,4 +1,4 @@
-"""``pngan eval-noise``: AKLD and noise-texture statistics of fake vs real noise (logic: :mod:`pngan.noise_report`)."""
+"""``pngan eval-noise``: AKLD and noise-texture statistics of fake vs real noise (logic: :mod:`pngan.realism.report`)."""
 
 from __future__ import annotations
 
@@ -42,8 +42,8 @@ def eval_noise(pairs_dir: Path | None, clean_dir: Path | None, real_dir: Path | 
         for option, folder in (("--data", pairs_dir), ("--clean", clean_dir), ("--real", real_dir), ("--fake", fake_dir)):
             if folder is not None and not folder.is_dir():  # before numpy/scipy: an argument error is instant
                 raise PnganError(f"{option} {folder}: no such folder")
-        from pngan.noise_report import EvalNoiseError, check_sources, evaluate_noise, pair_folders
-        from pngan.noise_summary import summary_lines, write_report
+        from pngan.realism.report import EvalNoiseError, check_sources, evaluate_noise, pair_folders
+        from pngan.realism.summary import summary_lines, write_report
 
         given = (clean_dir is not None, real_dir is not None)
         if given != ((False, False) if pairs_dir is not None else (True, True)):

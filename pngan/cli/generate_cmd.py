@@ -1,5 +1,5 @@
 """``pngan generate``: realistic noisy images from clean ones with a trained generator (logic:
-:mod:`pngan.generate_folder`). Imports only click at the top."""
+:mod:`pngan.generate.folder`). Imports only click at the top."""
 
 from __future__ import annotations
 
@@ -33,14 +33,14 @@ def generate(weights: Path | None, artifact: Path | None, input_dir: Path, out: 
     """Generate realistic noisy images from clean ones with a trained generator (seeded)."""
 
     def job() -> None:
-        from pngan.generate_folder import check_arguments
+        from pngan.generate.folder import check_arguments
 
         check_arguments(input_dir, weights, artifact, samples, device, strength)  # before torch is imported
         # Idle OpenMP threads sleep instead of spinning: on a busy CPU spinning threads starve the ones
         # working (measured 2-4x slower on 2 shared cores); results are the same bit for bit.
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         from pngan.cli.batch import raise_if_failed
-        from pngan.generate_folder import generate_folder
+        from pngan.generate.folder import generate_folder
 
         report = generate_folder(input_dir, out, weights=weights, artifact=artifact, seed=seed, samples=samples,
                                  device=device, strength=strength, on_failure=lambda msg: click.echo(f"error: {msg} (skipped)", err=True))

@@ -54,8 +54,8 @@ def run_noise(model: str, sigmas: list[float], input_dir: Path, result_dir: Path
 
     from pngan.cli.batch import each_readable, raise_if_failed, report_failure
     from pngan.errors import WriteError
-    from pngan.images import IMAGE_SUFFIXES, list_images, write_image
-    from pngan.output_dir import refuse_overlap, refuse_overwriting_inputs
+    from pngan.io.images import IMAGE_SUFFIXES, list_images, write_image
+    from pngan.io.output_dir import refuse_overlap, refuse_overwriting_inputs
 
     if model == "gaussian":
         if not sigmas:

@@ -52,7 +52,7 @@ def pgap(train_dir: Path, test_dir: Path, weights: Path | None, noise: str | Non
         # torch only now that the arguments are checked
         import numpy as np
 
-        from pngan.generate import generate
+        from pngan.generate.sampler import generate
         from pngan.models import load_model
         from pngan.noise import get_noise_model
         from pngan.train.pgap import pgap as run_pgap

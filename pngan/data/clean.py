@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from pngan.errors import ImageError
-from pngan.images import IMAGE_SUFFIXES, list_images
+from pngan.io.images import IMAGE_SUFFIXES, list_images
 
 
 def clean_images(root: str | os.PathLike, recursive: bool = False) -> list[Path]:

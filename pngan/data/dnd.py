@@ -24,7 +24,7 @@ from typing import Any, Iterator, Mapping
 
 import numpy as np
 
-from pngan.atomic import atomic_path
+from pngan.io.atomic import atomic_path
 from pngan.data.matfile import is_mat73, load_mat_v5, mat_variable, open_mat73
 from pngan.errors import PnganError
 

@@ -29,7 +29,7 @@ from typing import Sequence
 import numpy as np
 
 from pngan.errors import ImageError, PnganError
-from pngan.images import list_images
+from pngan.io.images import list_images
 
 # (noisy folder, clean folder); the first is the official PNGAN test layout.
 LAYOUTS: tuple[tuple[str, str], ...] = (("input", "groundtruth"), ("noisy", "clean"), ("input", "target"))

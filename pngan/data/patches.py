@@ -23,7 +23,7 @@ from torch.utils.data import Dataset
 
 from pngan.data.pairs import Pair, check_pair_sizes
 from pngan.errors import ImageError, PnganError
-from pngan.images import read_image
+from pngan.io.images import read_image
 
 Item = Union[Pair, str, os.PathLike]
 

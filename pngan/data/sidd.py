@@ -12,7 +12,7 @@ import numpy as np
 from pngan.data.matfile import is_mat73, load_mat_v5, mat_variable, open_mat73
 from pngan.data.pairs import Pair
 from pngan.errors import PnganError
-from pngan.images import IMAGE_SUFFIXES
+from pngan.io.images import IMAGE_SUFFIXES
 
 BLOCK_KEYS = ("ValidationNoisyBlocksSrgb", "ValidationGtBlocksSrgb", "BenchmarkNoisyBlocksSrgb")
 _SCENE_FILE = re.compile(r"^(?P<prefix>.+)_(?P<kind>NOISY|GT)_SRGB_(?P<n>\d+)$", re.IGNORECASE)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from skimage.metrics import structural_similarity
 
-from pngan.images import to_uint8
+from pngan.io.images import to_uint8
 
 
 SKIMAGE_WINDOW = 7

@@ -10,15 +10,11 @@ import torch.nn as nn
 from pngan.errors import CheckpointError, ModelError
 from pngan.models.registry import build, spec
 from pngan.models.weights import load, load_weights, read_metadata
-from pngan.weights import DEFAULT_DENOISER, folder, resolve
+from pngan.weights import DEFAULT_DENOISER, folder, model_defaults, resolve
 
-# model name -> its default file in pngan/weights/. Other shipped files are picked by name
-# (``--weights dncnn_poisson-gaussian``): see :func:`pngan.weights.resolve`.
-SHIPPED = {
-    "dncnn": "dncnn_polyu.safetensors",          # stage 1 on real PolyU pairs (the better one on real photos)
-    "smnet-s": "smnet-s_polyu.safetensors",
-    "resunet-s": "resunet-s_blind.safetensors",  # blind: real PolyU + camera-pipeline (DSLR to phone) + generated pairs
-}
+# model name -> its default file in pngan/weights/ (the table's "model default" rows). Other shipped files are
+# picked by name (``--weights dncnn_poisson-gaussian``): see :func:`pngan.weights.resolve`.
+SHIPPED = model_defaults()
 
 
 def default_denoiser(weights: str | os.PathLike | None = None) -> str:

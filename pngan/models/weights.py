@@ -16,7 +16,7 @@ from typing import Any, Mapping
 import torch
 import torch.nn as nn
 
-from pngan.atomic import atomic_path
+from pngan.io.atomic import atomic_path
 from pngan.errors import CheckpointError, ModelError, first_line
 from pngan.models.registry import build
 

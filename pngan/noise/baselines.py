@@ -11,7 +11,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from pngan.generate import sample_seed
+from pngan.models.inputs import sample_seed
 from pngan.metrics.akld import akld
 from pngan.noise.awgn import add_awgn
 from pngan.noise.camera import add_camera_noise

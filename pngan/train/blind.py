@@ -4,8 +4,8 @@ Each sample of a batch comes from one of three sources, drawn with the config's 
 (``data.mix_real`` / ``mix_generator`` / ``mix_camera``, normalised to sum 1):
 
 * ``real``: a crop of a real (noisy, clean) training pair;
-* ``generator``: a clean crop through a trained noise generator (``pngan.generate.generate``,
-  seeded per sample with ``pngan.generate.sample_seed``): the shipped smnet-s unless
+* ``generator``: a clean crop through a trained noise generator (``pngan.generate.sampler.generate``,
+  seeded per sample with ``pngan.models.inputs.sample_seed``): the shipped smnet-s unless
   ``model.generator_weights`` names another; a generator given its noise (smnet-n) can have its
   residual scaled by a strength drawn log-uniformly in ``data.generator_strength`` (higher ISO);
 * ``camera``: a clean crop through the camera pipeline (``pngan.noise.camera``: unprocess to
@@ -196,7 +196,7 @@ class BlindBank:
         if mix.generator > 0 and self.gen is None:
             raise PnganError("data.mix_generator > 0 needs a noise generator")
         if self.gen is not None and tuple(mix.generator_strength) != (1.0, 1.0):
-            from pngan.generate import check_strength
+            from pngan.generate.sampler import check_strength
 
             check_strength(self.gen, next(float(x) for x in mix.generator_strength if float(x) != 1.0))
         for t in [c for _, c in self.real] + self.pool:
@@ -232,7 +232,8 @@ class BlindBank:
         clean = _crop(self.pool[j], top, left, self.patch, k)
         img = clean.permute(1, 2, 0).numpy().astype(np.float32) / np.float32(255.0)
         if source == 1:
-            from pngan.generate import generate, sample_seed
+            from pngan.generate.sampler import generate
+            from pngan.models.inputs import sample_seed
 
             s0, s1 = (float(s) for s in self.mix.generator_strength)
             strength = 1.0 if s0 == s1 == 1.0 else _log_uniform(s0, s1, g)  # no draw at the default: same batches
@@ -266,7 +267,7 @@ def blind_bank(cfg: Any, pairs: Sequence[Any], rank: int = 0) -> BlindBank:
     """The :class:`BlindBank` of a training config (``cfg.data`` mix keys, ``model.generator[_weights]``)."""
     from pngan.data.clean import clean_images
     from pngan.data.pairs import check_pair_sizes
-    from pngan.images import read_image, to_uint8
+    from pngan.io.images import read_image, to_uint8
 
     d, mix = cfg.data, BlindMix.from_config(cfg.data)
 

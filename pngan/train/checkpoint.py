@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from pngan.atomic import atomic_path
+from pngan.io.atomic import atomic_path
 from pngan.errors import CheckpointError, first_line
 
 

@@ -16,7 +16,7 @@ from torch.utils.data import Dataset
 
 from pngan.data.pairs import Pair, check_pair_sizes
 from pngan.errors import PnganError
-from pngan.images import read_image, to_uint8
+from pngan.io.images import read_image, to_uint8
 
 
 def step_generator(seed: int, rank: int, step: int, stream: int = 0,

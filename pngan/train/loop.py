@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 import torch
 
-from pngan.atomic import write_text
+from pngan.io.atomic import write_text
 from pngan.errors import PnganError
 from pngan.train import report
 from pngan.train.checkpoint import restore, save_checkpoint

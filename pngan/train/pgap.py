@@ -9,8 +9,8 @@ import numpy as np
 
 from pngan.data.pairs import Pair, find_pairs
 from pngan.errors import PnganError
-from pngan.generate import sample_seed
-from pngan.images import from_tensor_batch, read_image, to_tensor_batch, write_image
+from pngan.models.inputs import sample_seed
+from pngan.io.images import from_tensor_batch, read_image, to_tensor_batch, write_image
 from pngan.metrics import psnr
 from pngan.models import load
 from pngan.runtimes.torch_runner import TorchRunner

@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from pngan.atomic import write_text
+from pngan.io.atomic import write_text
 from pngan.errors import CheckpointError, PnganError
 from pngan.train.checkpoint import read_checkpoint
 

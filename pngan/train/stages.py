@@ -14,8 +14,9 @@ import torch.nn.functional as F
 from pngan.data.clean import clean_images
 from pngan.data.pairs import Pair, find_pairs
 from pngan.errors import PnganError
-from pngan.generate import noise_input, sample_seed
-from pngan.images import read_image
+from pngan.generate.sampler import noise_input
+from pngan.models.inputs import sample_seed
+from pngan.io.images import read_image
 from pngan.metrics import akld, psnr
 from pngan.models import build, load_model
 from pngan.models.smnet_noise import takes_noise
@@ -172,8 +173,8 @@ class FinetuneStage(DenoiserStage):
     name = "finetune"
 
     def __init__(self, cfg: TrainConfig, session: Session) -> None:
-        from pngan.generate import generate
-        from pngan.images import write_image
+        from pngan.generate.sampler import generate
+        from pngan.io.images import write_image
 
         if not cfg.data.clean_dir:
             raise PnganError("data.clean_dir is not set (clean images to generate noisy ones from)")

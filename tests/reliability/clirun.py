@@ -34,7 +34,7 @@ def pngan(*args: object) -> Outcome:
 
 def pngan_export(*args: object) -> Outcome:
     """``pngan-export ARGS`` in-process."""
-    from pngan.export.cli import main
+    from pngan.cli.export_cmd import main
 
     return _invoke(main, args)
 

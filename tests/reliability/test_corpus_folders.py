@@ -21,6 +21,8 @@ from PIL import Image
 from clirun import assert_ok, assert_refused, pngan, pngan_export
 from imagesets import flat_images as _flat
 
+pytestmark = pytest.mark.slow
+
 
 # --- folders -------------------------------------------------------------------------------------
 

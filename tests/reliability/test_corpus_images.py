@@ -18,7 +18,9 @@ from clirun import assert_ok, assert_refused, pngan, pngan_export
 from corpus import IMAGE_CASES, ImageCase, good_image
 
 from pngan.errors import ImageError
-from pngan.images import read_image
+from pngan.io.images import read_image
+
+pytestmark = pytest.mark.slow
 
 CASES = [pytest.param(c, id=c.name) for c in IMAGE_CASES]
 BAD = [pytest.param(c, id=c.name) for c in IMAGE_CASES if c.expect == "bad"]

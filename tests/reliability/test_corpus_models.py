@@ -19,6 +19,8 @@ from clirun import assert_ok, assert_refused, pngan, pngan_export
 from corpus import good_image
 from imagesets import flat_images as _flat
 
+pytestmark = pytest.mark.slow
+
 WEIGHTS = [pytest.param(make, id=name) for name, make in WEIGHTS_CASES.items()]
 
 

@@ -15,6 +15,8 @@ from clirun import assert_ok, assert_refused, pngan
 from corpus import TINY_PAIRS, good_image, tiny_pair
 from imagesets import paired_images as _paired
 
+pytestmark = pytest.mark.slow
+
 
 # --- pairs ---------------------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""Property tests for ``pngan.images``: any array or file either works or raises ``PnganError``.
+"""Property tests for ``pngan.io.images``: any array or file either works or raises ``PnganError``.
 
 "Works" means: ``read_image`` gives a finite float32 H x W x 3 array in [0, 1] of the
 encoded size; the array helpers give their documented layout with the input's values.
@@ -22,7 +22,9 @@ from hypothesis.extra import numpy as hnp
 from PIL import Image
 
 from pngan.errors import ImageError, PnganError
-from pngan.images import _to_float, from_tensor_batch, read_image, to_tensor_batch, to_uint8, write_image
+from pngan.io.images import _to_float, from_tensor_batch, read_image, to_tensor_batch, to_uint8, write_image
+
+pytestmark = pytest.mark.slow
 
 FUZZ = settings(max_examples=60, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])

@@ -14,6 +14,8 @@ from pngan.errors import PnganError
 from pngan.noise import NOISE_MODELS, add_awgn, add_camera_noise, add_poisson_gaussian, get_noise_model
 from pngan.noise.awgn import quantize_8bit
 
+pytestmark = pytest.mark.slow
+
 FUZZ = settings(max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 
 seeds = st.integers(0, 2**32 - 1)

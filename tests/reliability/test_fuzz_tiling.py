@@ -12,6 +12,8 @@ from hypothesis import strategies as st
 from pngan.runtimes.base import InputError
 from pngan.runtimes.tiling import tiled
 
+pytestmark = pytest.mark.slow
+
 FUZZ = settings(max_examples=80, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 
 Runner = Callable[[np.ndarray], np.ndarray]

@@ -22,6 +22,8 @@ from PIL import Image
 
 from clirun import assert_ok, pngan
 
+pytestmark = pytest.mark.slow
+
 ENV = {**os.environ, "PYTHONHASHSEED": "0", "OMP_NUM_THREADS": "1"}
 
 
@@ -81,7 +83,7 @@ def test_kill_export_leaves_no_half_artifact(force, tmp_path):
     if force:  # an older complete artifact is at the destination and must survive the kill
         assert_ok(_export(out))
         old_manifest = (final / "manifest.json").read_bytes()
-    proc = _start("pngan.export.cli", "--model", "dncnn", "--target", "openvino", "--precision", "int8",
+    proc = _start("pngan.cli.export_cmd", "--model", "dncnn", "--target", "openvino", "--precision", "int8",
                   "--calib-samples", 8, "--out", out, *(["--force"] if force else []))
     # kill once the export is under way: its staging folder exists next to the destination
     _kill_when(proc, lambda: out.is_dir() and any(p.name.startswith(".openvino-int8.") for p in out.iterdir()))

@@ -15,6 +15,8 @@ from types import ModuleType
 
 import pytest
 
+pytestmark = pytest.mark.slow
+
 pytest.importorskip("psutil")
 pytest.importorskip("onnxruntime", reason="the 'export' extra is not installed")
 
@@ -58,11 +60,11 @@ def test_an_injected_leak_fails_the_soak(tmp_path: Path, traced, monkeypatch) ->
     import numpy as np
     import torch
 
-    import pngan.images
+    import pngan.io.images
 
     arrays: list[np.ndarray] = []
     tensors: list[torch.Tensor] = []
-    write = pngan.images.write_image
+    write = pngan.io.images.write_image
 
     def leaky_write(path, img, *args, **kwargs):
         if "results" in Path(path).parts:  # denoised outputs, not the soak's own input images
@@ -70,7 +72,7 @@ def test_an_injected_leak_fails_the_soak(tmp_path: Path, traced, monkeypatch) ->
             tensors.append(torch.tensor(img))
         return write(path, img, *args, **kwargs)
 
-    monkeypatch.setattr(pngan.images, "write_image", leaky_write)
+    monkeypatch.setattr(pngan.io.images, "write_image", leaky_write)
     den = soak.soak_denoise(tmp_path / "d", images=48, size=32, batch=8)  # folders of 4, 12, 4, 12, 4, 12
     v = soak.verdict(den)
     assert len(arrays) == len(tensors) == 48

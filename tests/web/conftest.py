@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from webpage import ASSET, CHROMIUM, LAUNCH_ARGS, WEBGPU_ARGS, WEBGPU_FLAGS, browser_missing, sync_api  # noqa: E402
 
-from pngan.webapp import build_app, make_server  # noqa: E402
+from pngan.web.app import build_app, make_server  # noqa: E402
 
 
 @pytest.fixture(scope="session")

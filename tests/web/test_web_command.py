@@ -12,7 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pngan.webapp import build_app, default_web_dir, make_server
+from pngan.web.app import build_app, default_web_dir, make_server
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
@@ -21,7 +23,7 @@ def test_page_normals_match_rng_js(tmp_path):
     import json
     import subprocess
 
-    from pngan.webapp import page_normals
+    from pngan.web.app import page_normals
 
     rng_js = default_web_dir() / "rng.js"
     script = tmp_path / "n.mjs"
@@ -37,7 +39,7 @@ def test_page_normals_match_rng_js(tmp_path):
 # --- `pngan app` errors: one line, exit 1, no browser needed ---------------------------------------------
 
 def fake_web_dir(root: Path, with_ort: bool = True) -> Path:
-    from pngan.webapp import ORT_FILES
+    from pngan.web.app import ORT_FILES
 
     (root / "index.html").parent.mkdir(parents=True, exist_ok=True)
     (root / "index.html").write_text("<!doctype html>")

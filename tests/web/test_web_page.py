@@ -15,6 +15,8 @@ import pytest
 
 from webpage import READ_CANVAS, canvas_rgba, open_app, pick, png, psnr, rerun, result, wait_done
 
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
 
 def test_bad_files_show_a_message(page, url, images, artifacts):
     open_app(page, url)

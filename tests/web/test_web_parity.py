@@ -7,11 +7,15 @@ Fixtures (the built app, its server, Chromium) are in ``conftest.py``; skips wit
 
 from __future__ import annotations
 
+import pytest
+
 import re
 
 import numpy as np
 
 from webpage import READ_CANVAS, canvas_rgba, open_app, ort, ort_run, pick, png, psnr, rerun, result, to_u8, wait_done
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 
 def test_tiling_plan_matches_python(page, url):

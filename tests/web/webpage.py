@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pngan.webapp import default_web_dir
+from pngan.web.app import default_web_dir
 
 CHROMIUM = Path("/usr/bin/chromium")
 ASSET = Path(__file__).resolve().parents[2] / "pngan" / "assets" / "coffee.png"

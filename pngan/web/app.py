@@ -105,7 +105,7 @@ def _given_artifacts(roots: Sequence[Path]) -> list[tuple[str, Path]]:
 
 def _input_sigma(manifest: dict[str, Any], folder: Path) -> float:
     """A generator's input noise level: from its manifest, else its weights' metadata, else the default."""
-    from pngan.generate import DEFAULT_INPUT_SIGMA
+    from pngan.models.inputs import DEFAULT_INPUT_SIGMA
     from pngan.models.weights import read_metadata
 
     if manifest.get("input_sigma") is not None:
@@ -170,9 +170,9 @@ def _write_sample(staging: Path, entries: list[dict[str, Any]]) -> dict[str, Any
     """
     import numpy as np
 
-    from pngan.images import from_tensor_batch, read_image, to_tensor_batch, write_image
+    from pngan.io.images import from_tensor_batch, read_image, to_tensor_batch, write_image
     from pngan.runtimes.tiling import tiled
-    from pngan.samples import noisy_sample, sample_image
+    from pngan.assets.samples import noisy_sample, sample_image
 
     folder = staging / "samples"
     folder.mkdir()
@@ -220,7 +220,7 @@ def build_app(out: str | os.PathLike, *, web_dir: str | os.PathLike | None = Non
     """
     import tempfile
 
-    from pngan.atomic import atomic_dir
+    from pngan.io.atomic import atomic_dir
 
     out = Path(out)
     web = Path(web_dir) if web_dir is not None else default_web_dir()

@@ -1,4 +1,4 @@
-"""Figures of a :class:`~pngan.noise_report.NoiseReport` (PIL only), each readable in seconds.
+"""Figures of a :class:`~pngan.realism.report.NoiseReport` (PIL only), each readable in seconds.
 
 ``crops.png`` (clean | real, fake, AWGN noise x8), ``spectrum.png`` (radial power spectra),
 ``autocorrelation.png`` (7x7 maps), ``noise_level_function.png`` (per camera), ``histogram.png``.
@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Callable, Sequence
 import numpy as np
 
 if TYPE_CHECKING:
-    from pngan.noise_report import NoiseReport
+    from pngan.realism.report import NoiseReport
 
 _REAL, _FAKE, _REF = (31, 119, 180), (255, 127, 14), (120, 120, 120)
 _CHANNEL_SHADE = (1.0, 0.75, 0.5)  # R, G, B drawn darker to lighter
@@ -130,7 +130,7 @@ def crops_figure(crops: Sequence[tuple]) -> np.ndarray:
     """Per image one row: clean | real noise x8 | fake noise x8 | AWGN reference noise x8."""
     from PIL import Image, ImageDraw
 
-    from pngan.images import to_uint8
+    from pngan.io.images import to_uint8
 
     labels = ["clean", f"real noise x{AMPLIFY:g}", f"fake noise x{AMPLIFY:g}", f"AWGN ref noise x{AMPLIFY:g}"]
     ph, pw = (max(c[1].shape[i] for c in crops) * ZOOM for i in (0, 1))

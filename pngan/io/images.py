@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
-from pngan.atomic import atomic_path
+from pngan.io.atomic import atomic_path
 from pngan.errors import ImageError, PnganWarning, first_line
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")

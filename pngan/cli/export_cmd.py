@@ -12,6 +12,7 @@ from pngan.cli.errors import run_cli
 from pngan.cli.options import conventions
 from pngan.runtimes.formats import FORMATS, names
 from pngan.export.shapes import DEFAULT_MAX, DEFAULT_MIN, DEFAULT_OPT
+from pngan.weights import DEFAULT_DENOISER
 
 ET_MAX = FORMATS["executorch"].default_max
 
@@ -21,11 +22,15 @@ HW = click.Tuple([click.IntRange(min=1), click.IntRange(min=1)])
 
 @conventions  # --calib-dir or --calib_dir; --model in any case, checked before torch is imported
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--model", "model_name", required=True, help="Registered model name (see `pngan models`).")
+@click.option("--model", "model_name", default=None,
+              help="Registered model name (see `pngan models`). Default: the model a --weights .safetensors names, "
+                   f"else the default denoiser ({DEFAULT_DENOISER}).")
 @click.option("--weights", type=click.Path(path_type=Path), default=None,
               help="Weights (.safetensors or official .pth). Default: the shipped weights of --model.")
-@click.option("--target", default="onnx", show_default=True, metavar="|".join(TARGET_CHOICES),
-              help="Export target; 'all' exports every target available here and lists the skipped ones. "
+@click.option("--target", "targets", multiple=True, default=("onnx",), show_default=True,
+              metavar="|".join(TARGET_CHOICES),
+              help="Export target, repeatable (--target onnx --target openvino exports both); 'all' exports every "
+                   "target available here and lists the skipped ones. "
                    + "; ".join(f"{f.name}: {f.runs_on}" for f in FORMATS.values()) + ".")
 @click.option("--precision", default="fp32", show_default=True, metavar="fp32|fp16|int8")
 @click.option("--calib-dir", type=click.Path(path_type=Path), default=None,
@@ -60,9 +65,10 @@ HW = click.Tuple([click.IntRange(min=1), click.IntRange(min=1)])
                    "other sizes are padded or tiled by the runner. Default: --input-shape, else the opt shape "
                    "and twice it.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Calibration crop/noise seed.")
-@click.option("--out", type=click.Path(path_type=Path), required=True, help="Output folder; one sub-folder per artifact.")
+@click.option("--out", type=click.Path(path_type=Path), required=True,
+              help="Output folder; one sub-folder per artifact.")
 @click.option("--force", is_flag=True, help="Replace an existing artifact folder.")
-def main(model_name: str, weights: Path | None, target: str, precision: str, calib_dir: Path | None,
+def main(model_name: str | None, weights: Path | None, targets: tuple[str, ...], precision: str, calib_dir: Path | None,
          calib_noise: str, calib_samples: int, clean_calib: bool, max_accuracy_drop: float | None,
          no_validate: bool, input_shape: tuple[int, int] | None,
          dynamic: bool, min_shape: tuple[int, int], opt_shape: tuple[int, int], max_shape: tuple[int, int] | None,
@@ -80,8 +86,13 @@ def main(model_name: str, weights: Path | None, target: str, precision: str, cal
         from pngan.models import default_weights, load_model
         from pngan.weights import resolve
 
-        if target not in TARGET_CHOICES:
-            raise PnganError(f"unknown target {target!r}; choose one of: {', '.join(TARGET_CHOICES)}")
+        for target in targets:
+            if target not in TARGET_CHOICES:
+                raise PnganError(f"unknown target {target!r}; choose one of: {', '.join(TARGET_CHOICES)}")
+        if "all" in targets and len(targets) > 1:
+            raise PnganError("--target all exports every target; give it alone or list the targets")
+        if len(set(targets)) != len(targets):
+            raise PnganError(f"--target given twice: {' '.join(targets)}")
         if precision not in PRECISIONS:
             raise PnganError(f"unknown precision {precision!r}; choose one of: {', '.join(PRECISIONS)}")
         if dynamic and input_shape is not None:
@@ -94,22 +105,23 @@ def main(model_name: str, weights: Path | None, target: str, precision: str, cal
         from pngan.export.shapes import parse_sizes
 
         sizes = parse_sizes(litert_sizes) if litert_sizes is not None else None
-        if sizes and target not in ("litert", "all"):
+        if sizes and not {"litert", "all"} & set(targets):
             raise PnganError("--litert-sizes applies to --target litert (or all)")
         shapes = ShapeSpec(fixed=input_shape, min_hw=min_shape, opt_hw=opt_shape, max_hw=max_shape, max_batch=max_batch,
                            sizes=sizes)
-        w = resolve(weights) if weights is not None else default_weights(model_name)  # a shipped name too
-        net = load_model(model_name, w)
+        name = DEFAULT_DENOISER if model_name is None and weights is None else model_name
+        w = resolve(weights) if weights is not None else default_weights(name)  # a shipped name too
+        net = load_model(name, w, name_option="--model")
         warnings.filterwarnings("ignore", category=ValidationFailed)  # said below, with the exit status
         err = sys.stderr  # bound now: backends redirect sys.stderr while they work
         log = lambda m: click.echo(m, file=err)  # noqa: E731
         kw = dict(precision=precision, weights=w, force=force, calib_dir=calib_dir, calib_samples=calib_samples,
                   calib_noise="none" if clean_calib else calib_noise, seed=seed, max_accuracy_drop=max_accuracy_drop,
                   shapes=shapes, validate=not no_validate, log=log)
-        if target != "all":
-            written, skipped = [export(net, target, out, **kw)], {}
-        else:
+        if targets == ("all",):
             written, skipped = export_all(net, out, **kw)
+        else:
+            written, skipped = [export(net, target, out, **kw) for target in targets], {}
         failed = []
         for folder in written:
             m = json.loads((folder / "manifest.json").read_text("utf-8"))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pngan.images import read_image
+from pngan.io.images import read_image
 
 SAMPLES = ("coffee", "motorcycle")
 # The synthetic noise the demo and the default parity data add: a visible low-light level of

@@ -1,11 +1,11 @@
-"""The terminal summary of a :class:`~pngan.noise_report.NoiseReport`, and its JSON and figures on disk."""
+"""The terminal summary of a :class:`~pngan.realism.report.NoiseReport`, and its JSON and figures on disk."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from pngan.noise_report import NoiseReport
+from pngan.realism.report import NoiseReport
 
 
 def summary_lines(r: NoiseReport) -> list[str]:
@@ -35,11 +35,11 @@ def summary_lines(r: NoiseReport) -> list[str]:
 
 def write_report(r: NoiseReport, json_path: Path | None = None, figures: Path | None = None) -> list[Path]:
     """Write the JSON and/or the figures; figures are drawn before anything is written. Returns the files."""
-    from pngan.atomic import make_dir, write_text
+    from pngan.io.atomic import make_dir, write_text
 
     drawn = {}
     if figures is not None:
-        from pngan.noise_figures import report_figures
+        from pngan.realism.figures import report_figures
 
         drawn = report_figures(r)
     written = []
@@ -47,7 +47,7 @@ def write_report(r: NoiseReport, json_path: Path | None = None, figures: Path | 
         write_text(json_path, json.dumps(r.to_json(), indent=2) + "\n")
         written.append(json_path)
     if figures is not None:
-        from pngan.images import write_image
+        from pngan.io.images import write_image
 
         make_dir(figures)
         for name, img in drawn.items():

@@ -1,7 +1,7 @@
 """Generating a folder of realistic noisy images from clean ones (``pngan generate``), seeded per image.
 
-Sample ``k`` of image ``F`` in a run seeded ``S`` uses :func:`pngan.generate.sample_seed` ``(S, F, k)``,
-so results do not depend on the order or number of files. The checks in :func:`check_arguments`
+Sample ``k`` of image ``F`` in a run seeded ``S`` uses :func:`pngan.models.inputs.sample_seed` ``(S, F, k)``,
+so results do not depend on the order or number of files; results drop the clean role token (``x_GT.png`` -> ``x.png``). The checks in :func:`check_arguments`
 need only the standard library; torch is imported when the run starts.
 """
 
@@ -55,7 +55,7 @@ def check_arguments(input_dir: str | os.PathLike, weights: str | os.PathLike | N
 def clean_images(input_dir: Path) -> list[Path]:
     """The clean images: ``input_dir`` itself (one image file), its images, or a paired root's clean folder
     (e.g. ``groundtruth/`` of ``input/`` + ``groundtruth/``, with a warning)."""
-    from pngan.images import IMAGE_SUFFIXES, list_images
+    from pngan.io.images import IMAGE_SUFFIXES, list_images
 
     if input_dir.is_file():
         if input_dir.suffix.lower() not in IMAGE_SUFFIXES:
@@ -72,9 +72,28 @@ def clean_images(input_dir: Path) -> list[Path]:
     return list_images(input_dir)  # says what is wrong, if anything
 
 
+def result_stem(clean: Path) -> str:
+    """A generated image's stem: the clean image's without its clean role token (``x_GT.png``, ``x_mean.JPG`` ->
+    ``x``): the result is not clean."""
+    from pngan.data.pairs import CLEAN_TOKENS, pair_key
+
+    return pair_key(clean, CLEAN_TOKENS)
+
+
 def result_names(stem: str, samples: int) -> list[str]:
     """The files written for one clean image: ``<stem>.png``, or ``<stem>_<k>.png`` for several samples."""
     return [f"{stem}.png"] if samples == 1 else [f"{stem}_{k}.png" for k in range(samples)]
+
+
+def check_result_names(files: list[Path]) -> None:
+    """``PnganError`` when two clean images would write the same results."""
+    seen: dict[str, Path] = {}
+    for f in files:
+        stem = result_stem(f)
+        if stem in seen:
+            raise PnganError(f"{seen[stem].name} and {f.name} would both be written as {stem!r} "
+                             f"(the clean role token is dropped from result names); rename one")
+        seen[stem] = f
 
 
 def generate_folder(input_dir: str | os.PathLike, out: str | os.PathLike, *, weights: str | os.PathLike | None = None,
@@ -88,14 +107,16 @@ def generate_folder(input_dir: str | os.PathLike, out: str | os.PathLike, *, wei
     """
     input_dir, out = Path(input_dir), Path(out)
     weights = check_arguments(input_dir, weights, artifact, samples, device, strength)
-    from pngan.output_dir import refuse_overwriting_inputs
-    from pngan.output_dir import refuse_overlap
-    from pngan.generate import open_generator, sample_seed
-    from pngan.images import read_image, write_image
+    from pngan.io.output_dir import refuse_overwriting_inputs
+    from pngan.io.output_dir import refuse_overlap
+    from pngan.generate.sampler import open_generator
+    from pngan.models.inputs import sample_seed
+    from pngan.io.images import read_image, write_image
     from pngan.progress import progress
 
     files = clean_images(input_dir)
-    refuse_overwriting_inputs(out, files, [n for f in files for n in result_names(f.stem, samples)])
+    check_result_names(files)
+    refuse_overwriting_inputs(out, files, [n for f in files for n in result_names(result_stem(f), samples)])
     refuse_overlap(input_dir, out)  # results inside the input would be read as inputs next time
     gen = open_generator(weights, artifact, device, strength)
     report = GenerateReport(gen.name, out, len(files))
@@ -103,7 +124,7 @@ def generate_folder(input_dir: str | os.PathLike, out: str | os.PathLike, *, wei
         for f in progress(files, desc="generate", unit="img", leave=False):
             try:
                 clean = read_image(f)
-                for k, name in enumerate(result_names(f.stem, samples)):
+                for k, name in enumerate(result_names(result_stem(f), samples)):
                     write_image(out / name, gen(clean, sample_seed(seed, f.name, k)))
                     report.written += 1
             except WriteError:

@@ -8,7 +8,7 @@ image (its camera, for the per-camera noise level function) is the stem up to th
 (PolyU: ``Canon5D2``, ``NikonD800``, ...).
 
 :func:`evaluate_noise` computes everything and returns a :class:`NoiseReport`;
-:mod:`pngan.noise_summary` prints it and writes its JSON and figures.
+:mod:`pngan.realism.summary` prints it and writes its JSON and figures.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from pngan.errors import PnganError
-from pngan.images import read_image
+from pngan.io.images import read_image
 from pngan.metrics import kl_gauss_zero_center, noise_variance_map
 from pngan.metrics.noise_texture import MIN_SIDE, NoiseTexture, check_size, compare, hist_kld
 
@@ -47,7 +47,7 @@ def group_of(stem: str) -> str:
 
 
 def _index(folder: Path, role: str) -> dict[str, Path]:
-    from pngan.images import list_images
+    from pngan.io.images import list_images
 
     out: dict[str, Path] = {}
     for f in list_images(folder):
@@ -73,7 +73,7 @@ def pair_folders(clean_dir: Path, real_dir: Path, fake_dir: Path | None = None
         raise EvalNoiseError(f"no clean image in {clean_dir} for: {_names(real.keys() - clean.keys())}")
     fakes: dict[str, list[tuple[int, Path]]] = {s: [] for s in clean}
     if fake_dir is not None:
-        from pngan.images import list_images
+        from pngan.io.images import list_images
 
         stray = []
         for f in list_images(fake_dir):
@@ -149,7 +149,7 @@ def resolve_generator(weights: str | os.PathLike) -> Path:
     generator model with shipped weights (``smnet-s``: its shipped file). ``EvalNoiseError`` otherwise, in one
     line that says what ``weights`` is and what to pass instead."""
     from pngan.errors import CheckpointError, ModelError
-    from pngan.images import IMAGE_SUFFIXES
+    from pngan.io.images import IMAGE_SUFFIXES
     from pngan.models import shipped_weights, spec
     from pngan.models.weights import read_metadata
     from pngan.weights import resolve
@@ -250,7 +250,8 @@ def _ahead(fn: Callable, items: list) -> Iterator:
 
 def _one_image(pair: tuple[str, Path, Path, list[Path]], model, samples: int, seed: int) -> tuple:
     """One image on its own: ``(clean, real, fakes, AKLD of fakes, AKLD of AWGN per level, share or None)``."""
-    from pngan.generate import generate, sample_seed
+    from pngan.generate.sampler import generate
+    from pngan.models.inputs import sample_seed
     from pngan.noise.baselines import GRIDS
 
     stem, clean_p, real_p, fake_ps = pair
@@ -291,7 +292,7 @@ def evaluate_noise(pairs: list[tuple[str, Path, Path, list[Path]]], generator: s
 
     ``evaluate_noise(pair_folders(clean_dir, real_dir, fake_dir))`` scores a folder of fakes.
     """
-    from pngan.generate import sample_seed
+    from pngan.models.inputs import sample_seed
     from pngan.noise.baselines import GRIDS
 
     if samples < 1:

@@ -2,7 +2,7 @@
 
 With clean references (a paired layout) each result is named ``<id>_<PSNR>dB_<SSIM>.png`` and
 ``metrics.csv`` holds the denoised and the noisy input's PSNR/SSIM per image; without them the
-result keeps the input's stem. Heavy modules (torch, numpy) are imported when a run starts, so
+result keeps the input's stem without its noisy role token (``x_NOISY.png`` -> ``x.png``). Heavy modules (torch, numpy) are imported when a run starts, so
 argument errors stay fast.
 """
 
@@ -86,16 +86,35 @@ def check_arguments(input_dir: str | os.PathLike, model: str | None = None, arti
 def find_inputs(input_dir: Path) -> list[tuple[str, Path, Path | None]]:
     """``(id, noisy, clean or None)`` for a paired root, a flat folder, an input/ folder or one image file."""
     from pngan.data import LAYOUTS, find_pairs
-    from pngan.images import IMAGE_SUFFIXES, list_images
+    from pngan.io.images import IMAGE_SUFFIXES, list_images
 
     if input_dir.is_file():
         if input_dir.suffix.lower() not in IMAGE_SUFFIXES:
             raise PnganError(f"{input_dir}: neither a folder nor an image file ({', '.join(IMAGE_SUFFIXES)})")
-        return [(input_dir.stem, input_dir, None)]
+        return [(result_stem(input_dir), input_dir, None)]
     if any((input_dir / n).is_dir() and (input_dir / c).is_dir() for n, c in LAYOUTS):
         return [(p.id, p.noisy, p.clean) for p in find_pairs(input_dir)]
     folder = input_dir / "input" if (input_dir / "input").is_dir() else input_dir
-    return [(f.stem, f, None) for f in list_images(folder)]
+    return unique_ids([(result_stem(f), f, None) for f in list_images(folder)])
+
+
+def result_stem(noisy: Path) -> str:
+    """A denoised result's stem: the input's without its noisy role token (``x_NOISY.png``, ``x_real.JPG`` -> ``x``):
+    the result is not noisy."""
+    from pngan.data.pairs import NOISY_TOKENS, pair_key
+
+    return pair_key(noisy, NOISY_TOKENS)
+
+
+def unique_ids(items: list[tuple[str, Path, Path | None]]) -> list[tuple[str, Path, Path | None]]:
+    """``items`` unchanged; ``PnganError`` when two inputs would write the same result."""
+    seen: dict[str, Path] = {}
+    for ident, noisy, _ in items:
+        if ident in seen:
+            raise PnganError(f"{seen[ident].name} and {noisy.name} would both be written as {ident!r} "
+                             f"(the noisy role token is dropped from result names); rename one")
+        seen[ident] = noisy
+    return items
 
 
 def _existing(out: Path, ident: str, paired: bool) -> tuple[float, float] | None:
@@ -138,11 +157,11 @@ def denoise_folder(input_dir: str | os.PathLike, out: str | os.PathLike, *, mode
         from pngan.models.shipped import default_denoiser
 
         model = default_denoiser(weights)
-    from pngan.atomic import make_dir
-    from pngan.output_dir import refuse_overwriting_inputs
-    from pngan.output_dir import refuse_overlap
-    from pngan.denoise_runner import DenoiseRunner
-    from pngan.images import from_tensor_batch, read_image, to_tensor_batch, write_image
+    from pngan.io.atomic import make_dir
+    from pngan.io.output_dir import refuse_overwriting_inputs
+    from pngan.io.output_dir import refuse_overlap
+    from pngan.denoise.runner import DenoiseRunner
+    from pngan.io.images import from_tensor_batch, read_image, to_tensor_batch, write_image
     from pngan.metrics import psnr, psnr_paper, ssim, ssim_paper
     from pngan.progress import progress
 
@@ -202,7 +221,7 @@ def write_metrics_csv(report: DenoiseReport) -> Path:
     import csv
     import io
 
-    from pngan.atomic import write_text
+    from pngan.io.atomic import write_text
 
     def cell(v: float, digits: int) -> str:
         return "" if v != v else f"{v:.{digits}f}"

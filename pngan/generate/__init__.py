@@ -1,0 +1,1 @@
+"""Noisy images from a trained generator: seeded sampling (``sampler``) and whole folders (``folder``)."""

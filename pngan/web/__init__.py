@@ -1,0 +1,1 @@
+"""The browser reference app (``pngan app``): its page, artifacts and local server."""
