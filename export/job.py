@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from pngan.calibration import CalibrationSource
 from pngan.export.shapes import ShapeSpec
@@ -20,3 +20,4 @@ class ExportJob:
     max_accuracy_drop: float | None = None
     info: dict[str, Any] = field(default_factory=dict)  # model/config/... stamped into metadata
     scratch: Path | None = None  # a folder for intermediates (removed with the staging folder)
+    log: Callable[[str], None] | None = None  # progress lines (accuracy control)

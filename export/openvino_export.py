@@ -112,7 +112,7 @@ def _accuracy_control(nncf: Any, model: Any, calib: Any, job: ExportJob) -> Any:
     """``nncf.quantize_with_accuracy_control`` with one progress line per validation run."""
     from pngan.calibration import nncf_dataset
 
-    log = getattr(job, "log", None) or (lambda _m: None)  # the exporter's job carries a log callback
+    log = job.log or (lambda _m: None)
     runs = [0]
 
     def validate(compiled_model: Any, pairs: Any) -> float:

@@ -49,6 +49,85 @@ def _init(model: Any) -> dict[str, Any]:
     return {i.name: i for i in model.graph.initializer}
 
 
+def _float_bias(node: Any, inits: dict[str, Any], zp: Any) -> Any:
+    """The float initializer an int32 bias ``DequantizeLinear`` computes (named as its output)."""
+    from onnx import numpy_helper
+
+    q = numpy_helper.to_array(inits[node.input[0]]).astype(np.float64)
+    scale = numpy_helper.to_array(inits[node.input[1]]).astype(np.float64)
+    z = numpy_helper.to_array(zp).astype(np.float64) if zp is not None else 0.0
+    return numpy_helper.from_array(((q - z) * scale).astype(np.float32), node.output[0])
+
+
+def _symmetric(key: tuple[str, str], scale: Any, zp: Any) -> tuple[tuple[str, ...], list[Any]]:
+    """Names and initializers of the int8 (scale, zero point) and Clip (lo, hi) replacing a uint8 quantizer."""
+    from onnx import numpy_helper
+
+    s = float(numpy_helper.to_array(scale).reshape(-1)[0])
+    z = float(numpy_helper.to_array(zp).reshape(-1)[0])
+    if numpy_helper.to_array(zp).size != 1:
+        raise PnganError("per-channel uint8 activations cannot be made symmetric for TensorRT")
+    lo, hi = s * (0 - z), s * (255 - z)
+    names = tuple(f"{k}_trt_s8" for k in key) + tuple(f"{key[0]}_trt_{b}" for b in ("lo", "hi"))
+    return names, [numpy_helper.from_array(np.array(max(abs(lo), abs(hi), 1e-12) / 127, np.float32), names[0]),
+                   numpy_helper.from_array(np.array(0, np.int8), names[1]),
+                   numpy_helper.from_array(np.array(lo, np.float32), names[2]),
+                   numpy_helper.from_array(np.array(hi, np.float32), names[3])]
+
+
+def _clip_before(node: Any, names: tuple[str, ...], index: int) -> Any:
+    """The ``Clip(lo, hi)`` node feeding quantizer ``node`` (whose input is rewired to it)."""
+    from onnx import helper
+
+    clipped = f"{node.input[0]}_trt_clip_{index}"
+    clip = helper.make_node("Clip", [node.input[0], names[2], names[3]], [clipped],
+                            name=f"{node.name or 'q'}_trt_clip")
+    node.input[0] = clipped
+    return clip
+
+
+def _rewrite_nodes(g: Any, inits: dict[str, Any]) -> tuple[list[Any], list[Any], int, int]:
+    """The graph's nodes in TensorRT form, the initializers they add, and the counts of Clips and biases."""
+    from onnx import TensorProto
+
+    nodes, new_inits, done, clips, biases = [], [], {}, 0, 0
+    for node in g.node:
+        zp = inits.get(node.input[2]) if len(node.input) > 2 else None
+        if node.op_type == "DequantizeLinear" and node.input[0] in inits \
+                and inits[node.input[0]].data_type == TensorProto.INT32:
+            new_inits.append(_float_bias(node, inits, zp))
+            biases += 1
+            continue
+        if node.op_type in ("QuantizeLinear", "DequantizeLinear") and zp is not None \
+                and zp.data_type == TensorProto.UINT8:
+            key = (node.input[1], node.input[2])
+            if key not in done:
+                done[key], added = _symmetric(key, inits[key[0]], zp)
+                new_inits += added
+            names = done[key]
+            if node.op_type == "QuantizeLinear":
+                nodes.append(_clip_before(node, names, clips))
+                clips += 1
+            node.input[1], node.input[2] = names[0], names[1]
+        nodes.append(node)
+    return nodes, new_inits, clips, biases
+
+
+def _replace_graph(g: Any, nodes: list[Any], new_inits: list[Any]) -> None:
+    """Put ``nodes`` in ``g``, keep the initializers they use, and retype uint8 value infos as int8."""
+    from onnx import TensorProto
+
+    del g.node[:]
+    g.node.extend(nodes)
+    used = {i for n in g.node for i in n.input}
+    keep = [i for i in g.initializer if i.name in used] + [i for i in new_inits if i.name in used]
+    del g.initializer[:]
+    g.initializer.extend(keep)
+    for vi in g.value_info:
+        if vi.type.tensor_type.elem_type == TensorProto.UINT8:
+            vi.type.tensor_type.elem_type = TensorProto.INT8
+
+
 def qdq_for_tensorrt(src: Path, dst: Path) -> dict[str, Any]:
     """Rewrite ONNX Runtime's QDQ model into the form TensorRT's explicit quantization takes.
 
@@ -60,55 +139,10 @@ def qdq_for_tensorrt(src: Path, dst: Path) -> dict[str, Any]:
     this form is copied unchanged.
     """
     import onnx
-    from onnx import TensorProto, helper, numpy_helper
 
     model = onnx.load(str(src))
-    g, inits = model.graph, _init(model)
-    nodes, new_inits, done, clips, biases = [], [], {}, 0, 0
-    for node in g.node:
-        zp = inits.get(node.input[2]) if len(node.input) > 2 else None
-        if node.op_type == "DequantizeLinear" and node.input[0] in inits \
-                and inits[node.input[0]].data_type == TensorProto.INT32:
-            q = numpy_helper.to_array(inits[node.input[0]]).astype(np.float64)
-            scale = numpy_helper.to_array(inits[node.input[1]]).astype(np.float64)
-            z = numpy_helper.to_array(zp).astype(np.float64) if zp is not None else 0.0
-            new_inits.append(numpy_helper.from_array(((q - z) * scale).astype(np.float32), node.output[0]))
-            biases += 1
-            continue
-        if node.op_type in ("QuantizeLinear", "DequantizeLinear") and zp is not None \
-                and zp.data_type == TensorProto.UINT8:
-            key = (node.input[1], node.input[2])
-            if key not in done:
-                s = float(numpy_helper.to_array(inits[key[0]]).reshape(-1)[0])
-                z = float(numpy_helper.to_array(zp).reshape(-1)[0])
-                if numpy_helper.to_array(zp).size != 1:
-                    raise PnganError("per-channel uint8 activations cannot be made symmetric for TensorRT")
-                lo, hi = s * (0 - z), s * (255 - z)
-                names = tuple(f"{k}_trt_s8" for k in key) + tuple(f"{key[0]}_trt_{b}" for b in ("lo", "hi"))
-                new_inits += [numpy_helper.from_array(np.array(max(abs(lo), abs(hi), 1e-12) / 127, np.float32),
-                                                      names[0]),
-                              numpy_helper.from_array(np.array(0, np.int8), names[1]),
-                              numpy_helper.from_array(np.array(lo, np.float32), names[2]),
-                              numpy_helper.from_array(np.array(hi, np.float32), names[3])]
-                done[key] = names
-            names = done[key]
-            if node.op_type == "QuantizeLinear":
-                clipped = f"{node.input[0]}_trt_clip_{clips}"
-                nodes.append(helper.make_node("Clip", [node.input[0], names[2], names[3]], [clipped],
-                                              name=f"{node.name or 'q'}_trt_clip"))
-                clips += 1
-                node.input[0] = clipped
-            node.input[1], node.input[2] = names[0], names[1]
-        nodes.append(node)
-    del g.node[:]
-    g.node.extend(nodes)
-    used = {i for n in g.node for i in n.input}
-    keep = [i for i in g.initializer if i.name in used] + [i for i in new_inits if i.name in used]
-    del g.initializer[:]
-    g.initializer.extend(keep)
-    for vi in g.value_info:
-        if vi.type.tensor_type.elem_type == TensorProto.UINT8:
-            vi.type.tensor_type.elem_type = TensorProto.INT8
+    nodes, new_inits, clips, biases = _rewrite_nodes(model.graph, _init(model))
+    _replace_graph(model.graph, nodes, new_inits)
     check_tensorrt_qdq(model)
     onnx.save(model, str(dst))
     return {"tensorrt_qdq": {"activations": "int8 symmetric (scale from the calibrated uint8 range, Clip to "

@@ -1,7 +1,7 @@
 """The table of export formats: one row per target, and everything that depends on the target reads it.
 
 It lives in ``pngan.runtimes``, the lower layer (``pngan.export`` builds on the runtimes, never the
-reverse; ``pngan.export.formats`` is the same table under its old name). Torch-free and import-free
+reverse; ``pngan.export.targets`` is the exporter's view of it). Torch-free and import-free
 (``pngan-export --help`` reads it): exporters, checks, runners and readers are named
 ``"module:attribute"`` and imported on use; what the runtimes load from it (runners, metadata and
 precision readers) is their own code. Derived from it: the exporter's dispatch and ``--target``

@@ -28,7 +28,7 @@ the extra memory does not depend on the image size.
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -93,6 +93,33 @@ def _axis_plan(size: int, tile: int, overlap: int, margin: int,
     return starts, weights, norm
 
 
+def _checked(image: np.ndarray, tile: int | Sequence[int], overlap: int, margin: int | None,
+             batch: int) -> tuple[int, int, int]:
+    """``(tile height, tile width, margin)``; ``InputError`` for an array or a geometry :func:`tiled` cannot use."""
+    if not isinstance(image, np.ndarray) or image.ndim != 4:
+        raise InputError(f"tiled() needs an N x C x H x W numpy array, got {getattr(image, 'shape', type(image))}")
+    th, tw = _pair(tile)
+    margin = overlap // 4 if margin is None else int(margin)
+    if min(th, tw) <= 0 or overlap < 0 or 2 * overlap >= min(th, tw) or not 0 <= 2 * margin <= overlap:
+        raise InputError(f"need tile > 2 * overlap >= 4 * margin >= 0, got tile={tile}, overlap={overlap}, "
+                         f"margin={margin}")
+    if batch < 1:
+        raise InputError(f"batch must be >= 1, got {batch}")
+    return th, tw, margin
+
+
+def _chunks(tiles: list, shape_of: Callable, batch: int) -> Iterator[list]:
+    """Consecutive runs of up to ``batch`` tiles of one shape (``tiles`` sorted by shape)."""
+    k = 0
+    while k < len(tiles):
+        shape = shape_of(tiles[k])
+        chunk = [tiles[k]]
+        while len(chunk) < batch and k + len(chunk) < len(tiles) and shape_of(tiles[k + len(chunk)]) == shape:
+            chunk.append(tiles[k + len(chunk)])
+        k += len(chunk)
+        yield chunk
+
+
 def tiled(runner: Callable[[np.ndarray], np.ndarray], image: np.ndarray, tile: int | Sequence[int] = DEFAULT_TILE,
           overlap: int = DEFAULT_OVERLAP, batch: int = 4, *, margin: int | None = None,
           exact: bool = False, align: int = 1) -> np.ndarray:
@@ -108,15 +135,7 @@ def tiled(runner: Callable[[np.ndarray], np.ndarray], image: np.ndarray, tile: i
     static-shape engines): a side smaller than the tile (or not fitting the alignment) is
     edge-padded and cropped back, and a short last batch is filled with copies.
     """
-    if not isinstance(image, np.ndarray) or image.ndim != 4:
-        raise InputError(f"tiled() needs an N x C x H x W numpy array, got {getattr(image, 'shape', type(image))}")
-    th, tw = _pair(tile)
-    margin = overlap // 4 if margin is None else int(margin)
-    if min(th, tw) <= 0 or overlap < 0 or 2 * overlap >= min(th, tw) or not 0 <= 2 * margin <= overlap:
-        raise InputError(f"need tile > 2 * overlap >= 4 * margin >= 0, got tile={tile}, overlap={overlap}, "
-                         f"margin={margin}")
-    if batch < 1:
-        raise InputError(f"batch must be >= 1, got {batch}")
+    th, tw, margin = _checked(image, tile, overlap, margin, batch)
     align = max(1, int(align))
     n, _, h, w = image.shape
     if exact and align > 1:  # pad the far sides so that every tile is aligned and exactly tile-sized
@@ -132,15 +151,8 @@ def tiled(runner: Callable[[np.ndarray], np.ndarray], image: np.ndarray, tile: i
     tiles = sorted(((i, a, b) for i in range(n) for a in range(len(ys)) for b in range(len(xs))),
                    key=lambda t: (len(wys[t[1]]), len(wxs[t[2]])))
     out: np.ndarray | None = None
-    k = 0
-    while k < len(tiles):
-        shape = (len(wys[tiles[k][1]]), len(wxs[tiles[k][2]]))
-        chunk = [tiles[k]]
-        while (len(chunk) < batch and k + len(chunk) < len(tiles)
-               and (len(wys[tiles[k + len(chunk)][1]]), len(wxs[tiles[k + len(chunk)][2]])) == shape):
-            chunk.append(tiles[k + len(chunk)])
-        k += len(chunk)
-        sh, sw = shape  # span of these tiles inside the image
+    for chunk in _chunks(tiles, lambda t: (len(wys[t[1]]), len(wxs[t[2]])), batch):
+        sh, sw = len(wys[chunk[0][1]]), len(wxs[chunk[0][2]])  # span of these tiles inside the image
         crops = [image[i, :, ys[a]:ys[a] + sh, xs[b]:xs[b] + sw] for i, a, b in chunk]
         if exact:
             pad = ((0, 0), (0, th - sh), (0, tw - sw))

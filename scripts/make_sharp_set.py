@@ -1,12 +1,12 @@
 """Write sharp clean images from what scikit-image installs: ``train/`` for training, ``held/`` to score.
 
 The PolyU ground truths are averages of hundreds of frames and soft; these are sharp photographs and
-textures, for ``loss.sharp_content`` (stage pngan) and ``data.clean_dir`` (stage denoiser). ``held/`` is
+textures, for ``experimental.sharp_content`` (stage pngan, a trial) and ``data.clean_dir`` (stage denoiser). ``held/`` is
 never trained on (a portrait, fur, gravel and text). The shipped samples (``pngan/assets``: coffee,
 motorcycle) and the other view of the motorcycle stereo pair are left out, so the demo's images stay unseen::
 
     python scripts/make_sharp_set.py --out SHARP
-    pngan train pngan --config scripts/configs/smnet-s_sharp.toml ... data.clean_dir=SHARP/train
+    pngan train pngan --config scripts/configs/trials/smnet-s_sharp.toml ... data.clean_dir=SHARP/train
 """
 
 from __future__ import annotations

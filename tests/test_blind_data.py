@@ -203,7 +203,7 @@ def test_blind_configs_and_their_ablation_arms(tmp_path, arm):
     from pngan.train.session import start_session
     from pngan.train.stages import DenoiserStage
 
-    root = Path(__file__).resolve().parents[1] / "scripts" / "configs"
+    root = Path(__file__).resolve().parents[1] / "scripts" / "configs" / "trials"  # trained, not shipped
     for v in ("s", "m", "l"):
         cfg = load_config(root / f"nafunet-{v}_blind.toml")
         assert cfg.model.denoiser == f"nafunet-{v}" and cfg.model.denoiser_weights == ""

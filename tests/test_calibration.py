@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pngan.calibration import BatchStream, CalibrationCache, CalibrationSource, nncf_dataset, ort_reader
+from pngan.calibration import CalibrationSource, nncf_dataset, ort_reader
 from pngan.errors import ImageError, PnganError
 
 
@@ -89,23 +89,3 @@ def test_nncf_dataset_inputs_and_pairs(tmp_path):
     np.testing.assert_array_equal(items[2], src.inputs()[2])
     pairs = list(nncf_dataset(src, pairs=True).get_inference_data())
     assert len(pairs[0]) == 2 and pairs[0][1].shape == (1, 3, 8, 8)
-
-
-def test_batch_stream_full_batches_only(tmp_path):
-    src = CalibrationSource(_folder(tmp_path), samples=7, crop=(8, 8))
-    s = BatchStream(src, 3)
-    assert len(s) == 2 and s.shape == (3, 3, 8, 8)
-    b1, b2, end = s.next_batch(), s.next_batch(), s.next_batch()
-    assert b1.shape == (3, 3, 8, 8) and b1.flags.c_contiguous and end is None
-    np.testing.assert_array_equal(b2[0:1], src.inputs()[3])
-    assert len(list(s)) == 2  # iteration resets
-    with pytest.raises(PnganError, match="exceeds"):
-        BatchStream(src, 8)
-
-
-def test_cache_roundtrip(tmp_path):
-    c = CalibrationCache(tmp_path / "sub" / "calib.cache")
-    assert c.read() is None
-    c.write(b"\x01cache")
-    assert c.read() == b"\x01cache"
-    assert CalibrationCache(None).read() is None

@@ -51,6 +51,6 @@ def test_generate_on_paired_root_uses_groundtruth(tmp_path):
     assert [ln for ln in r.stderr.splitlines() if ln.startswith("warning:")] == [
         f"warning: {root} holds noisy/clean pairs: generating from its clean images in {root / 'groundtruth'} "
         f"(input/ is not used)"]
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a_mean.png"]
-    out = np.asarray(Image.open(tmp_path / "out" / "a_mean.png")).astype(float)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.png"]  # the clean role token dropped
+    out = np.asarray(Image.open(tmp_path / "out" / "a.png")).astype(float)
     assert abs(out.mean() - 200) < 20  # noise around the clean image, not the dark noisy one

@@ -44,7 +44,7 @@ def test_unpaired_folder_and_tiling_agree(paired, tmp_path):
     assert r.exit_code == 0, r.output
     from pngan.io.images import read_image
 
-    a, b = read_image(tmp_path / "a" / "im0_real.png"), read_image(tmp_path / "b" / "im0_real.png")
+    a, b = read_image(tmp_path / "a" / "im0.png"), read_image(tmp_path / "b" / "im0.png")  # "_real" dropped
     assert np.abs(a - b).max() <= 1 / 255 + 1e-6  # DnCNN's receptive field fits in the overlap
 
 
@@ -127,7 +127,7 @@ def test_one_image_file_as_input(paired, tmp_path):
     f = paired / "input" / "im1_real.png"
     r = _run("--method", "dncnn", "--input_dir", str(f), "--result_dir", str(tmp_path / "o"))
     assert r.exit_code == 0, r.output
-    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["im1_real.png"]
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["im1.png"]  # the noisy role token dropped
     (tmp_path / "notes.txt").write_text("hi")
     r = _run("--method", "dncnn", "--input_dir", str(tmp_path / "notes.txt"), "--result_dir", str(tmp_path / "p"))
     assert r.exit_code == 1 and "notes.txt: neither a folder nor an image file" in r.output

@@ -122,7 +122,7 @@ def test_preflight_refuses_bad_texture_settings(tmp_path):
     from pngan.train.preflight import preflight
 
     with pytest.raises(PnganError, match="texture_on"):
-        preflight("pngan", load_config(None, ["loss.texture_on=both"]), pairs_given=True)
+        preflight("pngan", load_config(None, ["experimental.texture_on=both"]), pairs_given=True)
     with pytest.raises(PnganError, match="not a generator"):  # a denoiser's weights as the starting generator
         preflight("pngan", load_config(None, ["model.generator_weights=dncnn_polyu"]), pairs_given=True)
     with pytest.raises(PnganError, match="no such file"):
@@ -149,8 +149,8 @@ def test_pngan_stage_with_texture_losses_starts_from_given_weights(tmp_path):
         over = [f"data.train_dir={tmp_path / 'd'}", f"run.out_dir={tmp_path / mode}", "data.patch=32", "data.batch=2",
                 "model.generator_config={n_feat=8}", "model.discriminator_config={n_feat=8, depth=2}",
                 f"model.generator_weights={tmp_path / 'g.safetensors'}", "loss.noise_spectrum=1.0",
-                "loss.noise_quantile=0.3", "loss.noise_chroma=0.5", f"loss.texture_on={mode}", "optim.steps=2", "run.val_every=0",
-                "run.log_every=1", "run.image_every=0", "run.ckpt_every=0"]
+                "loss.noise_quantile=0.3", "loss.noise_chroma=0.5", f"experimental.texture_on={mode}", "optim.steps=2",
+                "run.val_every=0", "run.log_every=1", "run.image_every=0", "run.ckpt_every=0"]
         cfg = load_config(None, over)
         stage = PnganStage(cfg, Session(device=torch.device("cpu")))
         start = stage.modules()["g"].state_dict()
@@ -185,7 +185,7 @@ def test_content_change_sees_only_what_the_seed_does_not_change():
 
 
 def test_sharp_content_trains_on_clean_only_crops_and_refuses_without_them(tmp_path):
-    """loss.sharp_content: refused before anything is written without data.clean_dir or with an empty one; on
+    """experimental.sharp_content: refused before anything is written without data.clean_dir or with an empty one; on
     the clean-only crops it reads ~0 for a generator that only adds noise and d^2 / real power for one that also
     shifts the content by d; a run logs its column."""
     import csv
@@ -205,7 +205,7 @@ def test_sharp_content_trains_on_clean_only_crops_and_refuses_without_them(tmp_p
         write_image(tmp_path / "sharp" / f"s{i}.png", img[100:164, i * 64:i * 64 + 64])
     (tmp_path / "empty").mkdir()
     base = [f"data.train_dir={tmp_path / 'd'}", "data.patch=32", "data.batch=8", "model.generator_config={n_feat=8}",
-            "model.discriminator_config={n_feat=8, depth=2}", "loss.sharp_content=1.0", "optim.steps=2",
+            "model.discriminator_config={n_feat=8, depth=2}", "experimental.sharp_content=1.0", "optim.steps=2",
             "run.val_every=0", "run.log_every=1", "run.image_every=0", "run.ckpt_every=0", "model.input_sigma=5"]
     with pytest.raises(PnganError, match="needs data.clean_dir"):
         preflight("pngan", load_config(None, base), pairs_given=True)

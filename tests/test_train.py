@@ -67,7 +67,8 @@ def test_tiny_stage_runs_logs_and_exports(stage, pairs_dir, tmp_path):
 
     cfg = _cfg(pairs_dir, tmp_path / "run", "optim.steps=3", "run.ckpt_every=2", "run.val_every=3",
                "model.denoiser_config={features=8, depth=3}" if stage == "denoiser" else "run.val_samples=1",
-               "model.denoiser_weights=" if stage == "denoiser" else "model.denoiser_weights=shipped")
+               "model.denoiser_weights=" if stage == "denoiser" else "model.denoiser_weights=shipped",
+               "model.input_sigma=5.0")
     val = train(stage, cfg, export_weights=tmp_path / "w.safetensors", progress=False)
     assert (tmp_path / "run" / "config.json").is_file() and (tmp_path / "run" / "checkpoints" / "last.pt").is_file()
     lines = (tmp_path / "run" / "losses.csv").read_text().splitlines()
@@ -85,16 +86,24 @@ def _final_weights(out: Path) -> dict[str, torch.Tensor]:
     return torch.load(out / "checkpoints" / "last.pt", weights_only=True)["state"]["g"]
 
 
+HOOKED = [sys.executable, str(Path(__file__).resolve().parent / "train_with_hook.py")]  # train(on_step=...)
+
+
+def _overrides(pairs_dir: Path, out: Path) -> list[str]:
+    return [f"data.train_dir={pairs_dir}", f"run.out_dir={out}", *TINY, "optim.steps=6", "run.ckpt_every=2",
+            "run.threads=1"]
+
+
 def _train_cmd(pairs_dir: Path, out: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "pngan.cli.__main__", "train", "pngan", f"data.train_dir={pairs_dir}",
-            f"run.out_dir={out}", *TINY, "optim.steps=6", "run.ckpt_every=2", "run.threads=1", "--no-progress", *extra]
+    return [sys.executable, "-m", "pngan.cli.__main__", "train", "pngan", *_overrides(pairs_dir, out),
+            "--no-progress", *extra]
 
 
 def test_sigkill_mid_step_then_resume_matches_uninterrupted(pairs_dir, tmp_path):
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     ref = subprocess.run(_train_cmd(pairs_dir, tmp_path / "a"), env=env, capture_output=True, text=True)
     assert ref.returncode == 0, ref.stderr
-    killed = subprocess.run(_train_cmd(pairs_dir, tmp_path / "b"), env={**env, "PNGAN_TEST_SIGKILL_AT_STEP": "5"},
+    killed = subprocess.run([*HOOKED, "--sigkill-at", "5", "pngan", *_overrides(pairs_dir, tmp_path / "b")], env=env,
                             capture_output=True, text=True)
     assert killed.returncode == -9  # really killed
     step = torch.load(tmp_path / "b" / "checkpoints" / "last.pt", weights_only=True)["step"]
@@ -150,18 +159,20 @@ def test_cli_one_line_errors(tmp_path):
     assert r.returncode == 1 and "did you mean 'steps'" in r.stderr and "Traceback" not in r.stderr
 
 
-def _torchrun_pngan(pairs_dir, out, steps: int, env: dict | None = None) -> subprocess.CompletedProcess:
-    """``torchrun --nproc_per_node 2`` (gloo, CPU) of a tiny stage pngan run into ``out``, on a free port."""
-    import os
+def _torchrun_pngan(pairs_dir, out, steps: int, hook: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+    """``torchrun --nproc_per_node 2`` (gloo, CPU) of a tiny stage pngan run into ``out``, on a free port; with
+    ``hook`` (train_with_hook.py's options), through that driver instead of the CLI."""
     import socket
 
     with socket.socket() as sock:  # a free port for the rendezvous
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(port),
-           "-m", "pngan.cli.__main__", "train", "pngan", f"data.train_dir={pairs_dir}", f"run.out_dir={out}", *TINY,
-           f"optim.steps={steps}", "run.ckpt_every=1", "run.threads=1", "--no-progress"]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=300, env={**os.environ, **(env or {})})
+    overrides = [f"data.train_dir={pairs_dir}", f"run.out_dir={out}", *TINY, f"optim.steps={steps}",
+                 "run.ckpt_every=1", "run.threads=1"]
+    how = [HOOKED[1], *hook, "pngan", *overrides] if hook else \
+        ["-m", "pngan.cli.__main__", "train", "pngan", *overrides, "--no-progress"]
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(port), *how]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=dict(os.environ))
 
 
 def test_ddp_two_processes_gloo(pairs_dir, tmp_path):
@@ -176,7 +187,7 @@ def test_ddp_two_processes_gloo(pairs_dir, tmp_path):
 def test_ddp_a_nan_loss_on_one_rank_stops_both(pairs_dir, tmp_path):
     """Rank 1's loss alone turns NaN at step 2: both ranks stop there (no rank left waiting in an all-reduce),
     rank 0 says why, and the step-1 checkpoint stays."""
-    r = _torchrun_pngan(pairs_dir, tmp_path / "ddp", 4, env={"PNGAN_TEST_NAN_AT": "1:2"})
+    r = _torchrun_pngan(pairs_dir, tmp_path / "ddp", 4, hook=("--nan-at", "1:2"))
     assert r.returncode != 0
     assert "error: training diverged: another rank's loss is not finite at step 2" in r.stdout + r.stderr, \
         (r.stdout + r.stderr)[-3000:]

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from pngan.cli import main
 from pngan.io.images import write_image
 from pngan.train.config import LossConfig, load_config
+from pngan.train.loss_table import stage_losses
 
 TINY = ["model.generator_config={n_feat=8}", "model.discriminator_config={n_feat=8, depth=2}", "data.patch=16",
         "data.batch=2", "run.val_every=0", "run.val_samples=1", "run.log_every=1", "run.image_every=0",
@@ -171,15 +172,18 @@ WEIGHTS = [f.name for f in dataclasses.fields(LossConfig) if f.type in (float, "
 
 @pytest.mark.parametrize("stage", ["pngan", "denoiser"])
 def test_loss_columns_are_named_after_their_config_keys(stage, pairs, tmp_path):
-    """Each weighted term's column is ``loss/<its loss.* key>``; the rest are the stage's totals."""
+    """Each weighted term's column is ``loss/<its weight's key>``, one per row of the stage's loss table; the rest
+    are the stage's totals."""
     assert "noise_std" in WEIGHTS and "texture_on" not in WEIGHTS
     out = tmp_path / "run"
     r = _train(stage, f"data.train_dir={pairs}", f"run.out_dir={out}", *DN, *TINY, "optim.steps=1")
     assert r.exit_code == 0, r.output
     columns = {c for c in _rows(out / "losses.csv")[0] if c.startswith("loss/")}
-    totals = {"pngan": {"loss/d", "loss/g"}, "denoiser": {"loss/l1"}}[stage]
-    terms = {f"loss/{k}" for k in WEIGHTS} if stage == "pngan" else set()
+    totals = {"pngan": {"loss/d", "loss/g"}, "denoiser": set()}[stage]
+    terms = {f"loss/{row.name}" for row in stage_losses(stage)}
+    assert terms <= {f"loss/{k}" for k in WEIGHTS} | {"loss/content_change", "loss/sharp_content"}
     assert columns == totals | terms
+    assert ("loss/l1" in columns) == (stage == "denoiser")
 
 
 # ------------------------------------------------------------------ what training says
@@ -219,7 +223,7 @@ def test_pgap_into_a_used_folder_refuses(pairs, tmp_path):
 CONFIGS = Path(__file__).resolve().parent.parent / "scripts" / "configs"
 
 
-@pytest.mark.parametrize("path", sorted(CONFIGS.glob("*.toml")), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", sorted(CONFIGS.glob("**/*.toml")), ids=lambda p: str(p.relative_to(CONFIGS)))
 def test_shipped_configs_load(path):
     load_config(path)
 
@@ -316,3 +320,28 @@ def test_a_non_finite_loss_stops_the_run_and_keeps_the_last_good_checkpoint(pair
     assert torch.load(out / "checkpoints" / "last.pt", weights_only=True)["step"] == 2
     rows = list(csv.DictReader(open(out / "losses.csv")))
     assert [int(r["step"]) for r in rows] == [1, 2]
+
+
+def test_the_step_hook_sees_every_step_and_what_it_returns_is_checked(pairs, tmp_path):
+    """``train(on_step=...)``: called once per step with (rank, step counted from 1, scalars); what it returns is
+    what the run checks and logs, so a NaN from it stops the run at that step."""
+    import torch
+
+    from pngan.errors import PnganError
+    from pngan.train.loop import train
+
+    calls = []
+
+    def hook(rank, step, scalars):
+        calls.append((rank, step, sorted(scalars)))
+        return {**scalars, "loss/l1": float("nan") if step == 3 else 7.0}
+
+    out = tmp_path / "run"
+    cfg = load_config(None, [f"data.train_dir={pairs}", f"run.out_dir={out}", *DN, *TINY[:-1], "optim.steps=5",
+                             "run.ckpt_every=1"])
+    with pytest.raises(PnganError, match="training diverged: loss/l1 is nan at step 3"):
+        train("denoiser", cfg, progress=False, on_step=hook)
+    assert [c[:2] for c in calls] == [(0, 1), (0, 2), (0, 3)]
+    assert all(c[2] == ["loss/l1", "lr"] for c in calls)
+    assert [float(r["loss/l1"]) for r in _rows(out / "losses.csv")] == [7.0, 7.0]
+    assert torch.load(out / "checkpoints" / "last.pt", weights_only=True)["step"] == 2

@@ -148,7 +148,7 @@ def test_alignment_loss_reaches_the_generator_through_the_frozen_denoiser(make_s
     """With only the alignment term, the generator still gets gradients (through Dn), Dn none."""
     from pngan.train.session import unwrap
 
-    stage = make_stage("loss.adversarial=0", "loss.noise_std=0", "loss.fidelity=0")
+    stage = make_stage("loss.adversarial=0", "loss.noise_std=0", "loss.fidelity=0", "loss.noise_kl=0")
     g0 = _state(unwrap(stage.g))
     stage.train_step(stage.bank[0], 0)
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in unwrap(stage.g).parameters())

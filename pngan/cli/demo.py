@@ -37,50 +37,19 @@ def run_demo(out: Path, sample: str = "coffee", seed: int = 0, noise: str = "gen
              strength: float | None = None) -> dict[str, float]:
     """Run the demo; returns the printed numbers. ``strength``: the generator's (default ``DEMO_STRENGTH``)."""
     import numpy as np
-    from pngan.progress import progress
 
-    from pngan.errors import PnganError
-    from pngan.export import export
-    from pngan.generate.sampler import check_strength, generate
+    from pngan.assets.samples import sample_image
     from pngan.io.images import from_tensor_batch, to_tensor_batch, write_image
     from pngan.metrics import psnr, psnr_float
-    from pngan.models import default_weights, load_model
-    from pngan.runtimes import open_artifact
-    from pngan.runtimes.torch_runner import TorchRunner
-    from pngan.assets.samples import SAMPLE_READ, SAMPLE_SHOT, noisy_sample, sample_image
-    from pngan.timing import measure_latency
-    from pngan.weights import resolve
+    from pngan.progress import progress
 
-    if noise != "generator" and strength is not None:
-        raise PnganError(f"--strength scales the generator's noise; it does not apply to --noise {noise}")
-    strength = DEMO_STRENGTH if strength is None else strength
-    check_strength(None, strength)
+    strength = _demo_strength(noise, strength)
     steps = progress(total=5, desc="demo", unit="step", leave=False)
     clean = sample_image(sample)
-    if noise == "generator":
-        gen_weights = resolve(DEMO_GENERATOR)
-        noisy = generate(load_model(None, gen_weights), clean, seed=seed, strength=strength)
-        noise_desc = f"realistic noise from the PNGAN generator {gen_weights.stem} (strength {strength:g}, seed {seed})"
-    else:
-        noisy = noisy_sample(clean, np.random.default_rng(seed))
-        noise_desc = f"Poisson-Gaussian noise (shot {SAMPLE_SHOT:g}, read {SAMPLE_READ:g})"
+    noisy, noise_desc = _demo_noisy(clean, noise, seed, strength)
     x = to_tensor_batch(noisy)
     steps.update()
-
-    weights = default_weights(DEMO_MODEL)
-    net = load_model(DEMO_MODEL, weights)
-    torch_run = TorchRunner(net, threads=2)
-    y_torch = torch_run(x)
-    steps.update()
-
-    artifact = export(net, "onnx", out, weights=weights, force=True)
-    steps.update()
-    with open_artifact(artifact, threads=2) as ort_run:
-        y_ort = ort_run(x)
-        lat_ort = measure_latency(lambda: ort_run(x))
-    lat_torch = measure_latency(lambda: torch_run(x))
-    steps.update()
-
+    weights, artifact, (y_torch, lat_torch), (y_ort, lat_ort) = _demo_denoise(x, out, steps)
     den_t, den_o = from_tensor_batch(y_torch), from_tensor_batch(y_ort)
     for name, img in (("clean", clean), ("noisy", noisy), ("denoised_torch", den_t), ("denoised_onnx", den_o)):
         write_image(out / f"{name}.png", img)
@@ -100,6 +69,60 @@ def run_demo(out: Path, sample: str = "coffee", seed: int = 0, noise: str = "gen
     click.echo(f"wrote {out}/side_by_side.png (noisy | denoised | clean, with PSNR, and {ZOOM}x crops of the "
                f"boxed region) and {artifact}")
     return r
+
+
+def _demo_strength(noise: str, strength: float | None) -> float:
+    """The generator's strength (``DEMO_STRENGTH`` when not given); one line for a bad or misplaced one."""
+    from pngan.errors import PnganError
+    from pngan.generate.sampler import check_strength
+
+    if noise != "generator" and strength is not None:
+        raise PnganError(f"--strength scales the generator's noise; it does not apply to --noise {noise}")
+    strength = DEMO_STRENGTH if strength is None else strength
+    check_strength(None, strength)
+    return strength
+
+
+def _demo_noisy(clean: np.ndarray, noise: str, seed: int, strength: float) -> tuple[np.ndarray, str]:
+    """The demo's noisy input and a line saying what noise it has."""
+    import numpy as np
+
+    from pngan.assets.samples import SAMPLE_READ, SAMPLE_SHOT, noisy_sample
+    from pngan.generate.sampler import generate
+    from pngan.models import load_model
+    from pngan.weights import resolve
+
+    if noise == "generator":
+        gen_weights = resolve(DEMO_GENERATOR)
+        noisy = generate(load_model(None, gen_weights), clean, seed=seed, strength=strength)
+        return noisy, (f"realistic noise from the PNGAN generator {gen_weights.stem} (strength {strength:g}, "
+                       f"seed {seed})")
+    desc = f"Poisson-Gaussian noise (shot {SAMPLE_SHOT:g}, read {SAMPLE_READ:g})"
+    return noisy_sample(clean, np.random.default_rng(seed)), desc
+
+
+def _demo_denoise(x: np.ndarray, out: Path, steps) -> tuple:
+    """The default denoiser on ``x`` in torch and as an ONNX export written under ``out``:
+    ``(weights, artifact, (torch output, latency), (onnx output, latency))``."""
+    from pngan.export import export
+    from pngan.models import default_weights, load_model
+    from pngan.runtimes import open_artifact
+    from pngan.runtimes.torch_runner import TorchRunner
+    from pngan.timing import measure_latency
+
+    weights = default_weights(DEMO_MODEL)
+    net = load_model(DEMO_MODEL, weights)
+    torch_run = TorchRunner(net, threads=2)
+    y_torch = torch_run(x)
+    steps.update()
+    artifact = export(net, "onnx", out, weights=weights, force=True)
+    steps.update()
+    with open_artifact(artifact, threads=2) as ort_run:
+        y_ort = ort_run(x)
+        lat_ort = measure_latency(lambda: ort_run(x))
+    lat_torch = measure_latency(lambda: torch_run(x))
+    steps.update()
+    return weights, artifact, (y_torch, lat_torch), (y_ort, lat_ort)
 
 
 ZOOM = 4  # magnification of the crops in side_by_side.png

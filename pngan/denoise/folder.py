@@ -2,8 +2,8 @@
 
 With clean references (a paired layout) each result is named ``<id>_<PSNR>dB_<SSIM>.png`` and
 ``metrics.csv`` holds the denoised and the noisy input's PSNR/SSIM per image; without them the
-result keeps the input's stem without its noisy role token (``x_NOISY.png`` -> ``x.png``). Heavy modules (torch, numpy) are imported when a run starts, so
-argument errors stay fast.
+result keeps the input's stem without its noisy role token (``x_NOISY.png`` -> ``x.png``). Heavy modules
+(torch, numpy) are imported when a run starts, so argument errors stay fast.
 """
 
 from __future__ import annotations
@@ -157,63 +157,84 @@ def denoise_folder(input_dir: str | os.PathLike, out: str | os.PathLike, *, mode
         from pngan.models.shipped import default_denoiser
 
         model = default_denoiser(weights)
-    from pngan.io.atomic import make_dir
-    from pngan.io.output_dir import refuse_overwriting_inputs
-    from pngan.io.output_dir import refuse_overlap
     from pngan.denoise.runner import DenoiseRunner
-    from pngan.io.images import from_tensor_batch, read_image, to_tensor_batch, write_image
-    from pngan.metrics import psnr, psnr_paper, ssim, ssim_paper
+    from pngan.io.atomic import make_dir
     from pngan.progress import progress
 
-    items = find_inputs(input_dir)
-    inputs = [p for _, *paths in items for p in paths if p is not None]
-    refuse_overwriting_inputs(out, inputs, [f"{ident}.png" for ident, _, clean in items if clean is None])
-    refuse_overlap(input_dir, out)  # results inside the input would be read as inputs next time
+    items = _checked_inputs(input_dir, out)
     runner = DenoiseRunner(model, artifact, weights, device, tile, overlap)
-    psnr_fn, ssim_fn = (psnr_paper, ssim_paper) if metrics == "paper" else (psnr, ssim)
     make_dir(out)
     report = DenoiseReport(runner.name, metrics, out, len(items))
+    scores = _score_functions(metrics)
     t0 = time.perf_counter()
     try:
-        for ident, noisy_path, clean_path in progress(items, desc=f"denoise {runner.name}", unit="img", leave=False):
-            done = _existing(out, ident, clean_path is not None) if skip_existing else None
-            if done is not None and clean_path is None:
-                report.skipped += 1
-                continue
-            try:
-                noisy = read_image(noisy_path)
-                clean = read_image(clean_path) if clean_path else None
-                if clean is not None and clean.shape != noisy.shape:
-                    raise PnganError(f"{ident}: noisy {noisy.shape[1]}x{noisy.shape[0]} and clean "
-                                     f"{clean.shape[1]}x{clean.shape[0]} differ in size")
-                if done is None:
-                    y = from_tensor_batch(runner(to_tensor_batch(noisy), noisy_path.name))
-            except PnganError as e:
-                report.failed.append(_failure_text(noisy_path, e))
-                if on_failure is not None:
-                    on_failure(report.failed[-1])
-                continue
-            if clean is not None:
-                p, s = done if done is not None else (psnr_fn(y, clean), ssim_fn(y, clean))
-                report.rows.append(ImageScore(ident, p, s, psnr_fn(noisy, clean), ssim_fn(noisy, clean)))
-                if s != s:  # NaN: the image is smaller than the SSIM window
-                    warnings.warn(f"{ident}: {noisy.shape[1]}x{noisy.shape[0]} is smaller than the SSIM window; "
-                                  f"SSIM n/a", PnganWarning, stacklevel=2)
-            if done is not None:
-                report.skipped += 1
-                continue
-            try:
-                write_image(out / (f"{ident}.png" if clean is None else f"{ident}_{p:.2f}dB_{s:.4f}.png"), y)
-            except WriteError as e:
-                raise WriteError(f"{e}; stopped after writing {report.written} of {len(items)} results "
-                                 f"(rerun with --skip-existing to finish)") from None
-            report.written += 1
+        for item in progress(items, desc=f"denoise {runner.name}", unit="img", leave=False):
+            _denoise_one(item, runner, report, scores, skip_existing, on_failure)
     finally:
         runner.close()
     report.seconds = time.perf_counter() - t0
     if report.rows:
         write_metrics_csv(report)
     return report
+
+
+def _checked_inputs(input_dir: Path, out: Path) -> list[tuple[str, Path, Path | None]]:
+    """The inputs, once ``out`` is known to overwrite none of them and to lie outside ``input_dir``."""
+    from pngan.io.output_dir import refuse_overlap, refuse_overwriting_inputs
+
+    items = find_inputs(input_dir)
+    inputs = [p for _, *paths in items for p in paths if p is not None]
+    refuse_overwriting_inputs(out, inputs, [f"{ident}.png" for ident, _, clean in items if clean is None])
+    refuse_overlap(input_dir, out)  # results inside the input would be read as inputs next time
+    return items
+
+
+def _score_functions(metrics: str) -> tuple[Callable, Callable]:
+    """``(psnr, ssim)`` as the paper's code (``"paper"``) or on float images."""
+    from pngan.metrics import psnr, psnr_paper, ssim, ssim_paper
+
+    return (psnr_paper, ssim_paper) if metrics == "paper" else (psnr, ssim)
+
+
+def _denoise_one(item: tuple[str, Path, Path | None], runner, report: DenoiseReport, scores: tuple[Callable, Callable],
+                 skip_existing: bool, on_failure: Callable[[str], None] | None) -> None:
+    """One input: denoised, scored against its clean reference (if any) and written; a bad image is a failure."""
+    from pngan.io.images import from_tensor_batch, read_image, to_tensor_batch, write_image
+
+    ident, noisy_path, clean_path = item
+    out = report.out
+    done = _existing(out, ident, clean_path is not None) if skip_existing else None
+    if done is not None and clean_path is None:
+        report.skipped += 1
+        return
+    try:
+        noisy = read_image(noisy_path)
+        clean = read_image(clean_path) if clean_path else None
+        if clean is not None and clean.shape != noisy.shape:
+            raise PnganError(f"{ident}: noisy {noisy.shape[1]}x{noisy.shape[0]} and clean "
+                             f"{clean.shape[1]}x{clean.shape[0]} differ in size")
+        if done is None:
+            y = from_tensor_batch(runner(to_tensor_batch(noisy), noisy_path.name))
+    except PnganError as e:
+        report.failed.append(_failure_text(noisy_path, e))
+        if on_failure is not None:
+            on_failure(report.failed[-1])
+        return
+    if clean is not None:
+        p, s = done if done is not None else (scores[0](y, clean), scores[1](y, clean))
+        report.rows.append(ImageScore(ident, p, s, scores[0](noisy, clean), scores[1](noisy, clean)))
+        if s != s:  # NaN: the image is smaller than the SSIM window
+            warnings.warn(f"{ident}: {noisy.shape[1]}x{noisy.shape[0]} is smaller than the SSIM window; "
+                          f"SSIM n/a", PnganWarning, stacklevel=3)
+    if done is not None:
+        report.skipped += 1
+        return
+    try:
+        write_image(out / (f"{ident}.png" if clean is None else f"{ident}_{p:.2f}dB_{s:.4f}.png"), y)
+    except WriteError as e:
+        raise WriteError(f"{e}; stopped after writing {report.written} of {report.total} results "
+                         f"(rerun with --skip-existing to finish)") from None
+    report.written += 1
 
 
 def write_metrics_csv(report: DenoiseReport) -> Path:

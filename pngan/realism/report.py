@@ -282,6 +282,48 @@ def _per_stem(stems: list[str], cmp: dict) -> dict:
     return {k: dict(zip(stems, cmp[k])) for k in ("hist_kld_per_image", "hist_kld_centred_per_image")}
 
 
+@dataclass
+class _Tally:
+    """What the pass over the images gathers: AKLD per image, the textures, AKLD of AWGN per level, crops."""
+
+    awgn: dict[str, list[float]]  # AKLD of AWGN at each level, one sample per image
+    per_image: dict[str, float] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+    real: NoiseTexture = field(default_factory=NoiseTexture)
+    fake: NoiseTexture = field(default_factory=NoiseTexture)
+    crops: list = field(default_factory=list)
+    crop_groups: set = field(default_factory=set)
+    stochastic: list[float] = field(default_factory=list)
+
+    def add(self, stem: str, clean: np.ndarray, real: np.ndarray, fakes: list[np.ndarray], akld: float,
+            awgn_levels: list[float], share: float | None) -> None:
+        self.per_image[stem] = akld
+        if share is not None:
+            self.stochastic.append(share)
+        self.counts[stem] = len(fakes)
+        self.real.add(clean, real, group_of(stem))
+        self.fake.add(clean, fakes, group_of(stem))
+        for label, v in zip(self.awgn, awgn_levels):
+            self.awgn[label].append(v)
+        if group_of(stem) not in self.crop_groups and len(self.crops) < CROP_IMAGES:
+            self.crop_groups.add(group_of(stem))
+            self.crops.append([stem, _crop(clean), _crop(real), _crop(fakes[0])])
+
+    def last_hist_kld(self) -> float:
+        """The histogram KLD of the image added last, its fake samples averaged."""
+        return float(np.mean([hist_kld(self.real.hists[-1][0], q) for q in self.fake.hists[-1]]))
+
+
+def _check_request(pairs: list, generator: str | os.PathLike | None, samples: int) -> None:
+    if samples < 1:
+        raise EvalNoiseError(f"--samples must be >= 1, got {samples}")
+    if not pairs:
+        raise EvalNoiseError("no image pairs to evaluate")
+    if generator is None and not all(f for *_, f in pairs):
+        raise EvalNoiseError("no fake images for: " + _names(s for s, *_, f in pairs if not f))
+    check_sizes(pairs)
+
+
 def evaluate_noise(pairs: list[tuple[str, Path, Path, list[Path]]], generator: str | os.PathLike | None = None,
                    samples: int = 1, seed: int = 0,
                    on_image: Callable[[str, float, float, int], None] | None = None) -> NoiseReport:
@@ -292,68 +334,57 @@ def evaluate_noise(pairs: list[tuple[str, Path, Path, list[Path]]], generator: s
 
     ``evaluate_noise(pair_folders(clean_dir, real_dir, fake_dir))`` scores a folder of fakes.
     """
+    from pngan.noise.baselines import GRIDS
+
+    _check_request(pairs, generator, samples)
+    model = load_generator(generator) if generator is not None else None
+    tally = _Tally({label: [] for label, _ in GRIDS["gaussian"]})
+    done = _ahead(lambda pair: _one_image(pair, model, samples, seed), pairs)
+    for (stem, *_), result in zip(pairs, done):
+        tally.add(stem, *result)
+        if on_image is not None:
+            on_image(stem, tally.per_image[stem], tally.last_hist_kld(), tally.counts[stem])
+    best_label = min(tally.awgn.items(), key=lambda kv: np.mean(kv[1]))[0]
+    return _report(tally, best_label, _reference_texture(pairs, best_label, seed, tally.crops))
+
+
+def _reference_texture(pairs: list, label: str, seed: int, crops: list) -> NoiseTexture:
+    """The texture of AWGN at ``label`` (the same samples as in the AKLD pass, clean read again); its crops
+    are appended to ``crops``."""
     from pngan.models.inputs import sample_seed
     from pngan.noise.baselines import GRIDS
 
-    if samples < 1:
-        raise EvalNoiseError(f"--samples must be >= 1, got {samples}")
-    if not pairs:
-        raise EvalNoiseError("no image pairs to evaluate")
-    if generator is None and not all(f for *_, f in pairs):
-        raise EvalNoiseError("no fake images for: " + _names(s for s, *_, f in pairs if not f))
-    check_sizes(pairs)
-    model = load_generator(generator) if generator is not None else None
-
-    per_image: dict[str, float] = {}
-    counts: dict[str, int] = {}
-    real_t, fake_t = NoiseTexture(), NoiseTexture()
-    awgn = {label: [] for label, _ in GRIDS["gaussian"]}  # AKLD of AWGN at each level, one sample per image
-    crops, crop_groups = [], set()
-    stochastic: list[float] = []
-    done = _ahead(lambda pair: _one_image(pair, model, samples, seed), pairs)
-    for (stem, *_), (clean, real, fakes, akld, awgn_levels, share) in zip(pairs, done):
-        per_image[stem] = akld
-        if share is not None:
-            stochastic.append(share)
-        counts[stem] = len(fakes)
-        real_t.add(clean, real, group_of(stem))
-        fake_t.add(clean, fakes, group_of(stem))
-        for label, v in zip(awgn, awgn_levels):
-            awgn[label].append(v)
-        if group_of(stem) not in crop_groups and len(crops) < CROP_IMAGES:
-            crop_groups.add(group_of(stem))
-            crops.append([stem, _crop(clean), _crop(real), _crop(fakes[0])])
-        if on_image is not None:
-            on_image(stem, per_image[stem], float(np.mean([hist_kld(real_t.hists[-1][0], q)
-                                                           for q in fake_t.hists[-1]])), len(fakes))
-
-    best_label, best_scores = min(awgn.items(), key=lambda kv: np.mean(kv[1]))
-    best_fn = dict(GRIDS["gaussian"])[best_label]
+    best_fn = dict(GRIDS["gaussian"])[label]
     ref_t = NoiseTexture()
 
-    def best_awgn(pair: tuple) -> tuple[np.ndarray, np.ndarray]:  # the same samples, clean read again
+    def best_awgn(pair: tuple) -> tuple[np.ndarray, np.ndarray]:
         clean = read_image(pair[1])
         return clean, best_fn(clean, np.random.default_rng(sample_seed(seed, pair[1].name, 0)))
 
-    for (stem, *_), (clean, ref) in zip(pairs, _ahead(best_awgn, pairs)):  # the texture of the chosen AWGN
+    for (stem, *_), (clean, ref) in zip(pairs, _ahead(best_awgn, pairs)):
         ref_t.add(clean, ref, group_of(stem))
         for c in crops:
             if c[0] == stem:
                 c.append(_crop(ref))
-    ref_cmp = compare(real_t, ref_t)
-    stems = list(per_image)
-    n_samples = set(counts.values())
-    fake_cmp = compare(real_t, fake_t)
+    return ref_t
+
+
+def _report(tally: _Tally, best_label: str, ref_t: NoiseTexture) -> NoiseReport:
+    """The :class:`NoiseReport` of a finished tally and its AWGN reference."""
+    best_scores = tally.awgn[best_label]
+    ref_cmp, fake_cmp = compare(tally.real, ref_t), compare(tally.real, tally.fake)
+    stems = list(tally.per_image)
+    n_samples = set(tally.counts.values())
     return NoiseReport(
-        akld=float(np.mean(list(per_image.values()))), per_image=per_image,
-        samples=n_samples.pop() if len(n_samples) == 1 else counts,
+        akld=float(np.mean(list(tally.per_image.values()))), per_image=tally.per_image,
+        samples=n_samples.pop() if len(n_samples) == 1 else tally.counts,
         texture={**fake_cmp, **_per_stem(stems, fake_cmp),
-                 "stochastic_fraction": float(np.mean(stochastic)) if stochastic else None},
+                 "stochastic_fraction": float(np.mean(tally.stochastic)) if tally.stochastic else None},
         reference={"level": best_label, "akld": float(np.mean(best_scores)),
                    "per_image": dict(zip(stems, best_scores)),
                    "note": "best AWGN level on these very images by AKLD (an oracle), 1 sample per image",
                    **ref_cmp, **_per_stem(stems, ref_cmp)},
-        stats={"real": real_t.summary(), "fake": fake_t.summary(), "reference_awgn": ref_t.summary()},
-        histograms={k: t.level_histogram() for k, t in (("real", real_t), ("fake", fake_t),
+        stats={"real": tally.real.summary(), "fake": tally.fake.summary(), "reference_awgn": ref_t.summary()},
+        histograms={k: t.level_histogram() for k, t in (("real", tally.real), ("fake", tally.fake),
                                                           ("reference_awgn", ref_t))},
-        crops=[tuple(c) for c in crops])
+        crops=[tuple(c) for c in tally.crops])

@@ -7,7 +7,7 @@ Each sample of a batch comes from one of three sources, drawn with the config's 
 * ``generator``: a clean crop through a trained noise generator (``pngan.generate.sampler.generate``,
   seeded per sample with ``pngan.models.inputs.sample_seed``): the shipped smnet-s unless
   ``model.generator_weights`` names another; a generator given its noise (smnet-n) can have its
-  residual scaled by a strength drawn log-uniformly in ``data.generator_strength`` (higher ISO);
+  residual scaled by a strength drawn log-uniformly in ``experimental.generator_strength`` (higher ISO);
 * ``camera``: a clean crop through the camera pipeline (``pngan.noise.camera``: unprocess to
   RGGB raw, shot/read noise, bilinear demosaic, CCM, gamma, tone curve), whose noise std at
   mid-gray (0-255 scale) is drawn log-uniformly in ``data.camera_sigma`` (DSLR ≈ 1-5, phones
@@ -65,12 +65,12 @@ class BlindMix:
             raise PnganError(f"data.jpeg_quality must be integers [low, high] in 1..100, got {self.jpeg_quality}")
         if not 0 <= self.jpeg_prob <= 1:
             raise PnganError(f"data.jpeg_prob must be in [0, 1], got {self.jpeg_prob}")
-        s0, s1 = _pair(self.generator_strength, "data.generator_strength")
+        s0, s1 = _pair(self.generator_strength, "experimental.generator_strength")
         if not 0 < s0 <= s1:
-            raise PnganError(f"data.generator_strength must be [low, high] with 0 < low <= high, "
+            raise PnganError(f"experimental.generator_strength must be [low, high] with 0 < low <= high, "
                              f"got {self.generator_strength}")
         if self.camera_target not in ("clean", "pipeline"):
-            raise PnganError(f"data.camera_target must be 'clean' or 'pipeline', got {self.camera_target!r}")
+            raise PnganError(f"experimental.camera_target must be 'clean' or 'pipeline', got {self.camera_target!r}")
 
     @property
     def fractions(self) -> np.ndarray:
@@ -78,10 +78,11 @@ class BlindMix:
         return f / f.sum()
 
     @classmethod
-    def from_config(cls, d: Any) -> "BlindMix":
-        """From a :class:`pngan.train.config.DataConfig`."""
+    def from_config(cls, cfg: Any) -> "BlindMix":
+        """From a :class:`pngan.train.config.TrainConfig` (``data.*`` and the two ``experimental.*`` keys)."""
+        d, e = cfg.data, cfg.experimental
         return cls(d.mix_real, d.mix_generator, d.mix_camera, tuple(d.camera_sigma), tuple(d.jpeg_quality),
-                   d.jpeg_prob, d.camera_target, tuple(d.generator_strength))
+                   d.jpeg_prob, e.camera_target, tuple(e.generator_strength))
 
     @property
     def synthetic(self) -> bool:
@@ -269,7 +270,7 @@ def blind_bank(cfg: Any, pairs: Sequence[Any], rank: int = 0) -> BlindBank:
     from pngan.data.pairs import check_pair_sizes
     from pngan.io.images import read_image, to_uint8
 
-    d, mix = cfg.data, BlindMix.from_config(cfg.data)
+    d, mix = cfg.data, BlindMix.from_config(cfg)
 
     def chw(img: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(to_uint8(img)).permute(2, 0, 1).contiguous()

@@ -28,18 +28,15 @@ class DataConfig:
     val_dir: str = ""            # held-out pairs ("" = none)
     clean_dir: str = ""          # finetune stage: clean images to generate noisy ones from; denoiser stage: more
                                  # clean images for synthesized pairs (with the clean side of train_dir); pngan
-                                 # stage: clean-only images (no real counterpart) for loss.sharp_content
+                                 # stage: clean-only images (no real counterpart) for experimental.sharp_content
     # Denoiser stage, blind mix (pngan/train/blind.py): fraction of each batch's samples from real pairs, from the
     # noise generator (model.generator_weights, default the shipped smnet-s) and from the camera pipeline.
     mix_real: float = 1.0
     mix_generator: float = 0.0
     mix_camera: float = 0.0
-    generator_strength: tuple = (1.0, 1.0)  # generator pairs: residual scale, log-uniform (smnet-n only when != 1)
     camera_sigma: tuple = (1.5, 45.0)  # camera pairs: noise std at mid-gray, 0-255 scale, log-uniform
     jpeg_quality: tuple = (70, 95)     # camera pairs: JPEG quality range (uniform), applied with jpeg_prob
     jpeg_prob: float = 0.8
-    camera_target: str = "clean"       # camera pairs' target: "clean" | "pipeline" (the pipeline without noise,
-                                       # so the pair differs by noise and JPEG only, not by demosaicing)
     patch: int = 64
     batch: int = 8
     crop_align: int = 1           # crop corners on multiples of this (8: keep the images' JPEG block grid)
@@ -50,30 +47,34 @@ class DataConfig:
 
 @dataclass
 class ModelConfig:
+    """Networks. The keys only stage pngan reads default to the shipped generator's recipe
+    (scripts/configs/smnet-s_polyu100.toml)."""
+
     generator: str = "smnet-s"
     generator_config: dict = field(default_factory=dict)
     discriminator: str = "discriminator"
-    discriminator_config: dict = field(default_factory=dict)
+    discriminator_config: dict = field(default_factory=lambda: {"n_feat": 16, "depth": 3})  # smnet-s_polyu100's
     denoiser: str = "dncnn"       # the frozen alignment denoiser (stage pngan) / the trained one
     denoiser_config: dict = field(default_factory=dict)
     denoiser_weights: str = "shipped"  # "shipped" | a weights file | "" (stage denoiser: from scratch)
     generator_weights: str = ""   # finetune stage: the trained generator; pngan stage: start from it
-    input_sigma: float = 5.0      # AWGN fed to the generator, 0-255 scale
+    input_sigma: float = 3.0      # AWGN fed to the generator, 0-255 scale
 
 
 @dataclass
 class LossConfig:
-    adversarial: float = 0.05     # pixel-level relativistic-average GAN loss (generator side)
+    """Loss weights; what each term is and the stages it applies to: ``pngan.train.loss_table.LOSSES``.
+    Defaults: the shipped default recipes (stage pngan: scripts/configs/smnet-s_polyu100.toml)."""
+
+    l1: float = 1.0               # stages denoiser, finetune: L1(denoiser(noisy), clean)
+    adversarial: float = 0.1      # pixel-level relativistic-average GAN loss (generator side)
     alignment: float = 1.0        # L1(Dn(fake), Dn(real)), Dn frozen
     fidelity: float = 0.0         # L1(fake, real)
-    noise_std: float = 1.0        # L1 between local noise std maps of fake and real (7x7 window)
-    noise_kl: float = 0.0         # per-pixel KL between local noise variance maps (AKLD as a loss)
+    noise_std: float = 0.0        # L1 between local noise std maps of fake and real (7x7 window)
+    noise_kl: float = 1.0         # per-pixel KL between local noise variance maps (AKLD as a loss)
     noise_spectrum: float = 0.0   # mean |log ratio| of the residuals' 2-D power spectra (texture, correlation)
     noise_quantile: float = 0.0   # 1-D Wasserstein distance of the residual values (histogram shape)
     noise_chroma: float = 0.0     # the spectrum loss on the colour differences R-G, B-G, R-B (chroma noise)
-    texture_on: str = "total"     # the residual the two above see: "total" (fake - clean) | "stochastic"
-    content_change: float = 0.0   # E[r1 r2] of two samples / real noise power: the seed-independent residual
-    sharp_content: float = 0.0    # the same on crops of data.clean_dir (clean-only, e.g. sharp images)
 
 
 @dataclass
@@ -101,9 +102,24 @@ class RunConfig:
     log_every: int = 10
     val_every: int = 250
     image_every: int = 250
-    val_samples: int = 2          # fakes per image for AKLD
+    val_samples: int = 4          # fakes per image for AKLD
     val_crop: int = 256           # centre crop of each validation pair (0 = whole images)
     finetune_samples: int = 2     # generated samples per clean image (finetune stage)
+
+
+@dataclass
+class ExperimentalConfig:
+    """Knobs of trials that were measured and not shipped (docs/training.md#experimental-knobs): no shipped
+    recipe sets them, and their defaults leave training as if they did not exist."""
+
+    content_change: float = 0.0   # stage pngan, loss weight: E[r1 r2] of two samples / real noise power
+    sharp_content: float = 0.0    # stage pngan, loss weight: the same on crops of data.clean_dir (clean-only)
+    texture_on: str = "total"     # stage pngan: the residual the texture losses see: "total" (fake - clean) |
+                                  # "stochastic" ((fake - fake2) / sqrt 2, a second sample per step)
+    camera_target: str = "clean"  # stage denoiser: camera pairs' target: "clean" | "pipeline" (the pipeline
+                                  # without noise, so the pair differs by noise and JPEG only)
+    generator_strength: tuple = (1.0, 1.0)  # stage denoiser: generator pairs' residual scale, log-uniform
+                                            # (a generator given its noise, smnet-n, only when != 1)
 
 
 @dataclass
@@ -113,6 +129,7 @@ class TrainConfig:
     loss: LossConfig = field(default_factory=LossConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     run: RunConfig = field(default_factory=RunConfig)
+    experimental: ExperimentalConfig = field(default_factory=ExperimentalConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -146,12 +163,20 @@ def _coerce(value: Any, current: Any, where: str) -> Any:
     return value
 
 
+# trial knobs that moved to [experimental]: their old names say where they went
+MOVED = {("loss", "content_change"), ("loss", "sharp_content"), ("loss", "texture_on"), ("data", "camera_target"),
+         ("data", "generator_strength")}
+
+
 def _apply(cfg: TrainConfig, section: str, key: str, value: Any, where: str) -> None:
     sections = [f.name for f in dataclasses.fields(cfg)]
     if section not in sections:
         raise ConfigError(f"{where}: unknown section {section!r}{_closest(section, sections)}")
     sub = getattr(cfg, section)
     keys = [f.name for f in dataclasses.fields(sub)]
+    if (section, key) in MOVED:
+        raise ConfigError(f"{where}: {section}.{key} is now experimental.{key} (a trial knob no shipped recipe "
+                          f"uses; docs/training.md#experimental-knobs)")
     if key not in keys:
         raise ConfigError(f"{where}: unknown key {section}.{key}{_closest(key, keys)}")
     setattr(sub, key, _coerce(value, getattr(sub, key), f"{where}: {section}.{key}"))

@@ -69,18 +69,19 @@ def preflight(stage: str, cfg: TrainConfig, pairs_given: bool = False) -> None:
         raise PnganError(f"model.generator={m.generator} is a {spec(m.generator).kind}, not a generator")
     if stage == "pngan" and m.generator_weights:
         _check_kind(m.generator_weights, "generator", "model.generator_weights", m.generator)
-    if stage == "pngan" and cfg.loss.texture_on not in ("total", "stochastic"):
-        raise PnganError(f"loss.texture_on must be 'total' or 'stochastic', got {cfg.loss.texture_on!r}")
-    if stage == "pngan" and cfg.loss.sharp_content:
+    e = cfg.experimental
+    if stage == "pngan" and e.texture_on not in ("total", "stochastic"):
+        raise PnganError(f"experimental.texture_on must be 'total' or 'stochastic', got {e.texture_on!r}")
+    if stage == "pngan" and e.sharp_content:
         if not d.clean_dir:
-            raise PnganError("loss.sharp_content needs data.clean_dir (a folder of clean images)")
+            raise PnganError("experimental.sharp_content needs data.clean_dir (a folder of clean images)")
         from pngan.data.clean import clean_images
 
         clean_images(d.clean_dir)  # ImageError: missing folder or no images
     if stage == "denoiser":
         from pngan.train.blind import BlindMix
 
-        if BlindMix.from_config(d).generator > 0 and m.generator_weights not in ("", "shipped"):
+        if BlindMix.from_config(cfg).generator > 0 and m.generator_weights not in ("", "shipped"):
             _check_kind(m.generator_weights, "generator", "model.generator_weights")
     if stage == "finetune":
         if not d.clean_dir:

@@ -9,7 +9,6 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from pngan.data.clean import clean_images
 from pngan.data.pairs import Pair, find_pairs
@@ -23,9 +22,8 @@ from pngan.models.smnet_noise import takes_noise
 from pngan.train.blind import BlindMix, blind_bank
 from pngan.train.config import TrainConfig
 from pngan.train.data import CropBank, step_generator
-from pngan.train.losses import (alignment_loss, content_change_loss, noise_chroma_loss, noise_kl_loss,
-                                noise_level_loss, noise_quantile_loss, noise_spectrum_loss, ragan_d_loss,
-                                ragan_g_loss)
+from pngan.train.loss_table import StepTerms, stage_losses, weighted_sum
+from pngan.train.losses import content_change_loss, ragan_d_loss
 from pngan.train.session import Session, unwrap
 
 
@@ -79,6 +77,7 @@ class Stage:
     def __init__(self, cfg: TrainConfig, session: Session) -> None:
         self.cfg, self.s = cfg, session
         self.scaler = torch.amp.GradScaler(enabled=session.amp_dtype == torch.float16)
+        self.losses = stage_losses(self.name)  # this stage's rows of the loss table
 
     def _bank(self, **kwargs: Any) -> CropBank:
         """The step-indexed crop source; on CUDA with ``data.on_device`` the images live on the GPU."""
@@ -126,7 +125,7 @@ class DenoiserStage(Stage):
             if not cfg.data.train_dir:
                 raise PnganError("data.train_dir is not set (a folder with input/ and groundtruth/)")
             pairs = find_pairs(cfg.data.train_dir)
-        if BlindMix.from_config(cfg.data).synthetic:  # real pairs mixed with generator/camera pairs
+        if BlindMix.from_config(cfg).synthetic:  # real pairs mixed with generator/camera pairs
             self.bank = blind_bank(cfg, pairs, session.rank)
         else:
             self.bank = self._bank(pairs=pairs)
@@ -134,12 +133,11 @@ class DenoiserStage(Stage):
 
     def train_step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, float]:
         noisy, clean = self.s.to_device(batch["noisy"]), self.s.to_device(batch["clean"])
-        with self.s.autocast():
-            loss = F.l1_loss(self.net(noisy).float(), clean)
+        loss, terms = weighted_sum(self.losses, self.cfg, StepTerms(self, step, noisy, clean))
         self._step_opt(loss, self.opt, self.net.parameters())
         self.scaler.update()
         self.sched.step()
-        return {"loss/l1": loss.item(), "lr": self.sched.get_last_lr()[0]}
+        return {**{f"loss/{k}": v.item() for k, v in terms.items()}, "lr": self.sched.get_last_lr()[0]}
 
     @torch.no_grad()
     def validate(self) -> dict[str, float]:
@@ -224,13 +222,13 @@ class PnganStage(Stage):
         self.bank = self._bank(pairs=find_pairs(cfg.data.train_dir))
         self.val = _val_pairs(cfg)
         self.sigma = m.input_sigma / 255.0
-        self.sharp = self._sharp_bank(cfg) if cfg.loss.sharp_content else None
+        self.sharp = self._sharp_bank(cfg) if cfg.experimental.sharp_content else None
 
     @staticmethod
     def _sharp_bank(cfg: TrainConfig) -> CropBank:
-        """Clean-only crops for ``loss.sharp_content`` (own seed stream, same patch and batch)."""
+        """Clean-only crops for ``experimental.sharp_content`` (own seed stream, same patch and batch)."""
         if not cfg.data.clean_dir:
-            raise PnganError("loss.sharp_content needs data.clean_dir (a folder of clean images)")
+            raise PnganError("experimental.sharp_content needs data.clean_dir (a folder of clean images)")
         return CropBank(clean=clean_images(cfg.data.clean_dir), patch=cfg.data.patch, batch=cfg.data.batch,
                         seed=cfg.run.seed + 7919, align=cfg.data.crop_align)
 
@@ -250,61 +248,37 @@ class PnganStage(Stage):
         return net(clean, z)
 
     def train_step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, float]:
-        w = self.cfg.loss
+        """One discriminator step, then one generator step on the loss table's pngan rows."""
         real, clean = self.s.to_device(batch["noisy"]), self.s.to_device(batch["clean"])
-        n = real.shape[0]
         with self.s.autocast():
             fake = self.fake(clean, step)
-        # Discriminator: one forward over [real; fake] (one DDP forward per backward).
-        with self.s.autocast():
-            logits = self.d(torch.cat([real, fake.detach()])).float()
-        loss_d = ragan_d_loss(logits[:n], logits[n:])
-        self._step_opt(loss_d, self.opt_d, self.d.parameters())
-        # Generator: the discriminator is frozen and called unwrapped (no DDP reduction for it).
+        loss_d = self._step_d(real, fake)
+        # Generator: the discriminator is frozen (its terms call it unwrapped: no DDP reduction for it).
         d_plain = unwrap(self.d)
         d_plain.requires_grad_(False)
-        with self.s.autocast():
-            logits = d_plain(torch.cat([real, fake])).float()
-            adv = ragan_g_loss(logits[:n], logits[n:])
-            align = alignment_loss(self.dn, fake, real).float()
-        fake32 = fake.float()
-        zero = fake32.new_zeros(())  # a term whose weight is 0 is not computed
-        level = noise_level_loss(fake32, real, clean) if w.noise_std else zero
-        fid = F.l1_loss(fake32, real)
-        kl = noise_kl_loss(fake32.clamp(0, 1), real, clean) if w.noise_kl else zero
-        spec = quant = chroma = content = zero
-        texture = w.noise_spectrum or w.noise_quantile or w.noise_chroma
-        fake2 = self.second_sample(clean, step) if w.content_change or (texture and w.texture_on == "stochastic") \
-            else None
-        if texture:
-            stoch = clean + (fake32 - fake2) / math.sqrt(2.0) if w.texture_on == "stochastic" else fake32
-            spec = noise_spectrum_loss(stoch, real, clean) if w.noise_spectrum else zero
-            quant = noise_quantile_loss(stoch, real, clean) if w.noise_quantile else zero
-            chroma = noise_chroma_loss(stoch, real, clean) if w.noise_chroma else zero
-        if w.content_change:
-            content = content_change_loss(fake32, fake2, real, clean)
-        sharp = self.sharp_content(step, real, clean) if self.sharp is not None else zero
-        loss_g = (w.adversarial * adv + w.alignment * align + w.noise_std * level + w.fidelity * fid
-                  + w.noise_kl * kl + w.noise_spectrum * spec + w.noise_quantile * quant
-                  + w.noise_chroma * chroma + w.content_change * content + w.sharp_content * sharp)
+        loss_g, terms = weighted_sum(self.losses, self.cfg, StepTerms(self, step, real, clean, fake))
         self._step_opt(loss_g, self.opt_g, self.g.parameters())
         d_plain.requires_grad_(True)
         self.scaler.update()
         self.sched_g.step()
         self.sched_d.step()
-        # each term's column is named after its weight's key in [loss] (loss/d, loss/g: the totals)
-        return {"loss/d": loss_d.item(), "loss/g": loss_g.item(), "loss/adversarial": adv.item(),
-                "loss/alignment": align.item(), "loss/noise_std": level.item(), "loss/fidelity": fid.item(),
-                "loss/noise_kl": kl.item(), "loss/noise_spectrum": spec.item(),
-                "loss/noise_quantile": quant.item(), "loss/noise_chroma": chroma.item(),
-                "loss/content_change": content.item(),
-                "loss/sharp_content": sharp.item(),
+        # each term's column is named after its weight's key (loss/d, loss/g: the totals)
+        return {"loss/d": loss_d.item(), "loss/g": loss_g.item(), **{f"loss/{k}": v.item() for k, v in terms.items()},
                 "lr/g": self.sched_g.get_last_lr()[0]}
+
+    def _step_d(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        """The discriminator's step: one forward over [real; fake] (one DDP forward per backward)."""
+        n = real.shape[0]
+        with self.s.autocast():
+            logits = self.d(torch.cat([real, fake.detach()])).float()
+        loss_d = ragan_d_loss(logits[:n], logits[n:])
+        self._step_opt(loss_d, self.opt_d, self.d.parameters())
+        return loss_d
 
     def second_sample(self, clean: torch.Tensor, step: int) -> torch.Tensor:
         """Another sample of the same crops (input noise stream 2), in float32 with gradients. With it,
-        ``texture_on = "stochastic"`` shows the texture losses only ``(fake - fake2) / sqrt(2)``, what changes
-        with the seed, and ``loss.content_change`` estimates the part that does not."""
+        ``experimental.texture_on = "stochastic"`` shows the texture losses only ``(fake - fake2) / sqrt(2)``,
+        what changes with the seed, and ``experimental.content_change`` estimates the part that does not."""
         with self.s.autocast():
             fake2 = self.fake(clean, step, stream=2)
         return fake2.float()
