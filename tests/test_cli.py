@@ -30,6 +30,7 @@ def test_export_help():
 
 # The default: smnet-n_polyu-chroma's noise (strength 2); the shipped default denoiser gains 0.87 dB on it
 # (docs/denoisers.md#demo), 4.8 dB on the Poisson-Gaussian sample. An identity model gains 0.
+@pytest.mark.slow  # exports or runs the whole demo
 @pytest.mark.parametrize("args, gain", [((), 0.2), (("--noise", "poisson-gaussian"), 3.0)])
 def test_demo_end_to_end(tmp_path, args, gain):
     out = tmp_path / "demo"

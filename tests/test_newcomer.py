@@ -22,6 +22,7 @@ def _manifest(folder: Path) -> dict:
     return json.loads((folder / "manifest.json").read_text("utf-8"))
 
 
+@pytest.mark.slow  # exports or runs the whole demo
 def test_export_without_model_exports_the_default_denoiser(tmp_path):
     from pngan.weights import DEFAULT_DENOISER
 
@@ -30,6 +31,7 @@ def test_export_without_model_exports_the_default_denoiser(tmp_path):
     assert _manifest(tmp_path / "onnx-fp32")["model"] == DEFAULT_DENOISER == "resunet-s"
 
 
+@pytest.mark.slow  # exports or runs the whole demo
 def test_export_without_model_takes_the_model_a_safetensors_file_names(tmp_path):
     from pngan.weights import folder
 
@@ -50,6 +52,7 @@ def test_export_without_model_needs_it_for_a_pth_file(tmp_path):
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.slow  # exports or runs the whole demo
 def test_two_targets_export_both(tmp_path):
     r = CliRunner().invoke(export_main, ["--model", "dncnn", "--target", "onnx", "--target", "openvino",
                                          "--no-validate", "--out", str(tmp_path)])

@@ -92,6 +92,7 @@ def test_wrong_width_in_pngan_denoise_is_one_error_line(tmp_path):
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 
+@pytest.mark.slow  # exports or runs the whole demo
 def test_onnx_parity_and_only_portable_operators(tmp_path):
     pytest.importorskip("onnxruntime", reason="the 'export' extra is not installed")
     import onnx
@@ -114,6 +115,7 @@ def test_onnx_parity_and_only_portable_operators(tmp_path):
             assert y.shape == shape and psnr_float(y, ref(x)) >= 60.0, shape
 
 
+@pytest.mark.slow  # exports or runs the whole demo
 def test_openvino_int8_through_pngan_export(tmp_path):
     pytest.importorskip("openvino", reason="the 'openvino' extra is not installed")
     pytest.importorskip("nncf", reason="the 'openvino' extra is not installed")

@@ -68,7 +68,17 @@ def eval_noise(pairs_dir: Path | None, clean_dir: Path | None, real_dir: Path | 
                    f"({ref['level']}, 1 sample per image)")
         for line in summary_lines(report):
             click.echo(line)
+        click.echo(f"fake noise: {_source(fake_dir, generator, samples)}")
         for path in write_report(report, json_path, figures):
             click.echo(f"wrote {path}")
 
     run_cli(job)
+
+
+def _source(fake_dir: Path | None, generator: str | Path | None, samples: int) -> str:
+    """What the scored fake noise was: a folder of images, or a generator file and its samples."""
+    if fake_dir is not None:
+        return f"the images in {fake_dir}"
+    from pngan.realism.report import resolve_generator
+
+    return f"generator {resolve_generator(generator).stem}, {samples} sample(s) per image"

@@ -43,8 +43,9 @@ def generate(weights: Path | None, artifact: Path | None, input_dir: Path, out: 
         from pngan.generate.folder import generate_folder
 
         report = generate_folder(input_dir, out, weights=weights, artifact=artifact, seed=seed, samples=samples,
-                                 device=device, strength=strength, on_failure=lambda msg: click.echo(f"error: {msg} (skipped)", err=True))
-        click.echo(f"wrote {report.written} images to {out}")
+                                 device=device, strength=strength,
+                                 on_failure=lambda msg: click.echo(f"error: {msg} (skipped)", err=True))
+        click.echo(f"{report.generator}: wrote {report.written} images to {out}")
         raise_if_failed(report.failed, report.total)
 
     run_cli(job)

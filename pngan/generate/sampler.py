@@ -128,6 +128,16 @@ class _ArtifactGenerator(NoiseGenerator):
         self.runner.close()
 
 
+def _weights_stem(weights: str | os.PathLike | None) -> str:
+    """The name of the generator file ``weights`` names (the shipped default's when ``None``)."""
+    from pathlib import Path
+
+    from pngan.models.shipped import default_weights
+    from pngan.weights import DEFAULT_GENERATOR, resolve
+
+    return Path(resolve(weights) if weights is not None else default_weights(DEFAULT_GENERATOR)).stem
+
+
 def open_generator(weights: str | os.PathLike | None = None, artifact: str | os.PathLike | None = None,
                    device: str = "cpu", strength: float = 1.0) -> NoiseGenerator:
     """The generator in ``weights`` (a file or a shipped name; default: the shipped default generator),
@@ -144,7 +154,9 @@ def open_generator(weights: str | os.PathLike | None = None, artifact: str | os.
         if kind != "generator":
             raise PnganError(f"{weights}: holds a {model.pngan_name} {kind}, not a noise generator "
                              f"(generators: {generators})")
-        return _TorchGenerator(model, device, strength)
+        gen = _TorchGenerator(model, device, strength)
+        gen.name = f"{gen.name} ({_weights_stem(weights)})"  # which file: `pngan generate` says it
+        return gen
     import warnings
 
     from pngan.errors import PnganWarning

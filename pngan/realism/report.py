@@ -371,6 +371,8 @@ def _reference_texture(pairs: list, label: str, seed: int, crops: list) -> Noise
 
 def _report(tally: _Tally, best_label: str, ref_t: NoiseTexture) -> NoiseReport:
     """The :class:`NoiseReport` of a finished tally and its AWGN reference."""
+    from pngan.noise.baselines import at_edge
+
     best_scores = tally.awgn[best_label]
     ref_cmp, fake_cmp = compare(tally.real, ref_t), compare(tally.real, tally.fake)
     stems = list(tally.per_image)
@@ -380,7 +382,8 @@ def _report(tally: _Tally, best_label: str, ref_t: NoiseTexture) -> NoiseReport:
         samples=n_samples.pop() if len(n_samples) == 1 else tally.counts,
         texture={**fake_cmp, **_per_stem(stems, fake_cmp),
                  "stochastic_fraction": float(np.mean(tally.stochastic)) if tally.stochastic else None},
-        reference={"level": best_label, "akld": float(np.mean(best_scores)),
+        reference={"level": best_label, "at_edge": at_edge("gaussian", best_label),
+                   "akld": float(np.mean(best_scores)),
                    "per_image": dict(zip(stems, best_scores)),
                    "note": "best AWGN level on these very images by AKLD (an oracle), 1 sample per image",
                    **ref_cmp, **_per_stem(stems, ref_cmp)},

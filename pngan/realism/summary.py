@@ -24,6 +24,8 @@ def summary_lines(r: NoiseReport) -> list[str]:
     out = [f"{'':30s} {'fake':>8s} {'AWGN ref':>8s} {'real':>8s}",
            f"{'AKLD (vs real)':30s} {r.akld:8.4f} {ref['akld']:8.4f} {'-':>8s}"]
     out += [f"{name:30s} {fmt(a):>8s} {fmt(b):>8s} {fmt(c):>8s}" for name, a, b, c in rows]
+    edge = " (the edge of its grid: the best level may lie beyond it)" if ref.get("at_edge") else ""
+    out.append(f"{'AWGN ref level':30s} {ref['level']}, the best of {_grid_span()} by AKLD on these images{edge}")
     if r.texture.get("stochastic_fraction") is not None:
         out.append(f"{'seed-dependent share of power':30s} {r.texture['stochastic_fraction']:8.3f} {1.0:8.3f} "
                    f"{'-':>8s}")
@@ -31,6 +33,13 @@ def summary_lines(r: NoiseReport) -> list[str]:
                f"AWGN ref {', '.join(f'{v:.2f}' for v in s['reference_awgn']['std'])}; "
                f"real {', '.join(f'{v:.2f}' for v in s['real']['std'])}")
     return out
+
+
+def _grid_span() -> str:
+    from pngan.noise.baselines import GRIDS
+
+    labels = [lab for lab, _ in GRIDS["gaussian"]]
+    return f"{labels[0]}..{labels[-1].split()[-1]} ({len(labels)} levels)"
 
 
 def write_report(r: NoiseReport, json_path: Path | None = None, figures: Path | None = None) -> list[Path]:

@@ -275,11 +275,13 @@ def blind_bank(cfg: Any, pairs: Sequence[Any], rank: int = 0) -> BlindBank:
     def chw(img: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(to_uint8(img)).permute(2, 0, 1).contiguous()
 
-    real, pool, names = [], [], []
-    for p in pairs:
-        n, c = read_image(p.noisy), read_image(p.clean)
-        check_pair_sizes(n, c, p)
-        real.append((chw(n), chw(c)))
+    real, pool, names, seen = [], [], [], {}
+    for p in pairs:  # a pair listed K times (data.train_more "PATH*K") is read and held once
+        if (p.noisy, p.clean) not in seen:
+            n, c = read_image(p.noisy), read_image(p.clean)
+            check_pair_sizes(n, c, p)
+            seen[(p.noisy, p.clean)] = (chw(n), chw(c))
+        real.append(seen[(p.noisy, p.clean)])
         pool.append(real[-1][1])
         names.append(p.clean.name)
     for f in clean_images(d.clean_dir) if d.clean_dir else []:

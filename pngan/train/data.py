@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from pngan.data.pairs import Pair, check_pair_sizes
+from pngan.data.pairs import Pair, check_pair_sizes, find_pairs
 from pngan.errors import PnganError
 from pngan.io.images import read_image, to_uint8
 
@@ -36,9 +36,16 @@ class CropBank(Dataset):
         self.patch, self.batch, self.seed, self.rank, self.align = patch, batch, seed, rank, align
         self.noisy: list[torch.Tensor] = []
         self.clean: list[torch.Tensor] = []
+        seen: dict[tuple[Path, Path], int] = {}  # a pair listed K times (``PATH*K``) is read and held once
         for p in pairs or []:
+            if (p.noisy, p.clean) in seen:
+                i = seen[(p.noisy, p.clean)]
+                self.clean.append(self.clean[i])
+                self.noisy.append(self.noisy[i])
+                continue
             n, c = read_image(p.noisy), read_image(p.clean)
             check_pair_sizes(n, c, p)
+            seen[(p.noisy, p.clean)] = len(self.clean)
             self._add(c, n, p.id)
         for f in clean or []:
             self._add(read_image(f), None, Path(f).name)
@@ -87,6 +94,34 @@ class CropBank(Dataset):
         if noisy:
             out["noisy"] = torch.stack(noisy).float() / 255.0
         return out
+
+
+def folder_and_repeat(entry: str, key: str) -> tuple[str, int]:
+    """``"PATH"`` -> ``(PATH, 1)``; ``"PATH*K"`` -> ``(PATH, K)``: a folder whose pairs are taken K times."""
+    path, star, k = str(entry).rpartition("*")
+    if not star:
+        return str(entry), 1
+    if not k.isdigit() or int(k) < 1 or not path:
+        raise PnganError(f"{key}: {entry!r}: write PATH or PATH*K with a whole number K >= 1")
+    return path, int(k)
+
+
+def training_pairs(train_dir: str, more: Sequence[str] = ()) -> list[Pair]:
+    """Stage denoiser's pairs: those of ``data.train_dir`` and of each ``data.train_more`` folder, a folder
+    named ``PATH*K`` K times over (uniform sampling over the list then weights that folder K times)."""
+    out: list[Pair] = []
+    for key, entry in [("data.train_dir", train_dir), *(("data.train_more", e) for e in more)]:
+        folder, k = folder_and_repeat(entry, key)
+        if not folder:
+            raise PnganError(f"{key} is not set (a folder with input/ and groundtruth/)")
+        try:
+            pairs = find_pairs(folder)
+        except PnganError as e:
+            raise PnganError(f"{key}: {e}") from None
+        if not pairs:
+            raise PnganError(f"{key}={folder}: the folder has no noisy/clean pairs")
+        out += list(pairs) * k
+    return out
 
 
 def step_loader(bank: CropBank, start: int, stop: int, workers: int = 0, pin_memory: bool = False):

@@ -21,7 +21,7 @@ from pngan.models import build, load_model
 from pngan.models.smnet_noise import takes_noise
 from pngan.train.blind import BlindMix, blind_bank
 from pngan.train.config import TrainConfig
-from pngan.train.data import CropBank, step_generator
+from pngan.train.data import CropBank, step_generator, training_pairs
 from pngan.train.loss_table import StepTerms, stage_losses, weighted_sum
 from pngan.train.losses import content_change_loss, ragan_d_loss
 from pngan.train.session import Session, unwrap
@@ -122,9 +122,7 @@ class DenoiserStage(Stage):
         self.opt = _adam(self.net.parameters(), cfg.optim.lr_g, cfg, session.device)
         self.sched = _schedule(self.opt, cfg)
         if pairs is None:
-            if not cfg.data.train_dir:
-                raise PnganError("data.train_dir is not set (a folder with input/ and groundtruth/)")
-            pairs = find_pairs(cfg.data.train_dir)
+            pairs = training_pairs(cfg.data.train_dir, cfg.data.train_more)
         if BlindMix.from_config(cfg).synthetic:  # real pairs mixed with generator/camera pairs
             self.bank = blind_bank(cfg, pairs, session.rank)
         else:

@@ -1,0 +1,84 @@
+"""Several paired folders in stage denoiser (data.train_dir, data.train_more, "PATH*K"): the pairs they give,
+a pair listed K times held once, bad entries in one line with nothing written, and a run that trains on them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from pngan.cli import main
+from pngan.errors import PnganError
+from pngan.io.images import write_image
+from pngan.train.data import CropBank, folder_and_repeat, training_pairs
+
+DN = ["model.denoiser_config={features=8, depth=3}", "model.denoiser_weights=", "data.patch=16", "data.batch=2",
+      "run.val_every=0", "run.log_every=1", "run.threads=1", "optim.steps=2", "--no-progress"]
+
+
+def _folder(root: Path, names: tuple[str, ...], seed: int) -> Path:
+    rng = np.random.default_rng(seed)
+    for n in names:
+        c = rng.random((24, 24, 3)).astype(np.float32)
+        write_image(root / "groundtruth" / f"{n}_GT.png", c)
+        write_image(root / "input" / f"{n}_NOISY.png", np.clip(c + 0.05 * rng.standard_normal(c.shape), 0, 1))
+    return root
+
+
+@pytest.fixture(scope="module")
+def sets(tmp_path_factory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("sets")
+    return _folder(root / "dslr", ("a", "b", "c"), 0), _folder(root / "phone", ("p",), 1)
+
+
+def test_entries_and_repeats(sets):
+    dslr, phone = sets
+    assert folder_and_repeat(f"{phone}*4", "k") == (str(phone), 4)
+    assert folder_and_repeat(str(phone), "k") == (str(phone), 1)
+    pairs = training_pairs(str(dslr), (f"{phone}*4",))
+    assert [p.id for p in pairs] == ["a", "b", "c", "p", "p", "p", "p"]
+    assert [p.id for p in training_pairs(f"{dslr}*2")] == ["a", "b", "c"] * 2
+
+
+@pytest.mark.parametrize("entry, msg", [("X*0", "K >= 1"), ("X*two", "K >= 1"), ("*3", "K >= 1")])
+def test_bad_repeat_is_one_clear_error(sets, entry, msg):
+    with pytest.raises(PnganError, match=msg):
+        training_pairs(str(sets[0]), (entry,))
+
+
+def test_missing_or_empty_folders_are_named(sets, tmp_path):
+    (tmp_path / "empty" / "input").mkdir(parents=True)
+    (tmp_path / "empty" / "groundtruth").mkdir()
+    with pytest.raises(PnganError, match="data.train_more: .*empty/input: folder has no images"):
+        training_pairs(str(sets[0]), (str(tmp_path / "empty"),))
+    with pytest.raises(PnganError, match="data.train_dir is not set"):
+        training_pairs("", (str(sets[1]),))
+
+
+def test_a_pair_listed_k_times_is_read_and_held_once(sets):
+    dslr, phone = sets
+    bank = CropBank(pairs=training_pairs(str(dslr), (f"{phone}*3",)), patch=16, batch=2)
+    assert len(bank.clean) == 6
+    assert bank.clean[3] is bank.clean[4] is bank.clean[5] and bank.noisy[3] is bank.noisy[5]
+    assert bank.clean[0] is not bank.clean[1]
+
+
+def test_training_on_several_folders_runs_and_bad_entries_write_nothing(sets, tmp_path):
+    dslr, phone = sets
+    out = tmp_path / "run"
+    r = CliRunner().invoke(main, ["train", "denoiser", f"data.train_dir={dslr}", f'data.train_more=["{phone}*3"]',
+                                  f"run.out_dir={out}", *DN])
+    assert r.exit_code == 0, r.output
+    assert (out / "losses.csv").read_text().count("\n") == 3  # header + 2 steps
+    for bad, msg in ((f'data.train_more=["{phone}*0"]', "K >= 1"),
+                     (f'data.train_more=["{tmp_path / "nope"}"]', "nope")):
+        r = CliRunner().invoke(main, ["train", "denoiser", f"data.train_dir={dslr}", bad,
+                                      f"run.out_dir={tmp_path / 'bad'}", *DN])
+        assert r.exit_code == 1 and msg in r.output and "Traceback" not in r.output, r.output
+        assert not (tmp_path / "bad").exists()
+    r = CliRunner().invoke(main, ["train", "pngan", f"data.train_dir={dslr}", f'data.train_more=["{phone}"]',
+                                  f"run.out_dir={tmp_path / 'g'}", "optim.steps=1", "--no-progress"])
+    assert r.exit_code == 1 and "data.train_more applies to stage denoiser only" in r.output, r.output
+    assert not (tmp_path / "g").exists()
