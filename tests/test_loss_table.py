@@ -133,7 +133,7 @@ def test_config_defaults_are_the_default_generator_recipe():
     from pngan.weights import DEFAULT_DENOISER_ROLE, DEFAULT_GENERATOR_ROLE
 
     generator, denoiser = _recipe(DEFAULT_GENERATOR_ROLE), _recipe(DEFAULT_DENOISER_ROLE)
-    assert generator.name == "smnet-s_polyu100.toml" and denoiser.name == "resunet-s_blind.toml"
+    assert generator.name == "smnet-s_polyu100.toml" and denoiser.name == "resunet-s_phone.toml"
     recipe, defaults = load_config(generator), TrainConfig()
     keys = _keys(generator)
     assert "loss.noise_kl" in keys and "model.input_sigma" in keys

@@ -82,3 +82,12 @@ def test_training_on_several_folders_runs_and_bad_entries_write_nothing(sets, tm
                                   f"run.out_dir={tmp_path / 'g'}", "optim.steps=1", "--no-progress"])
     assert r.exit_code == 1 and "data.train_more applies to stage denoiser only" in r.output, r.output
     assert not (tmp_path / "g").exists()
+
+
+def test_a_repeated_train_dir_validates_on_its_folder_without_a_val_dir(sets, tmp_path):
+    dslr, _ = sets
+    out = tmp_path / "run"
+    r = CliRunner().invoke(main, ["train", "denoiser", f"data.train_dir={dslr}*2", f"run.out_dir={out}",
+                                  *DN, "run.val_every=2"])
+    assert r.exit_code == 0, r.output
+    assert (out / "val.csv").read_text().count("\n") == 2  # header + the validation at step 2

@@ -21,7 +21,7 @@ from pngan.models import build, load_model
 from pngan.models.smnet_noise import takes_noise
 from pngan.train.blind import BlindMix, blind_bank
 from pngan.train.config import TrainConfig
-from pngan.train.data import CropBank, step_generator, training_pairs
+from pngan.train.data import CropBank, folder_and_repeat, step_generator, training_pairs
 from pngan.train.loss_table import StepTerms, stage_losses, weighted_sum
 from pngan.train.losses import content_change_loss, ragan_d_loss
 from pngan.train.session import Session, unwrap
@@ -40,7 +40,7 @@ def _schedule(opt: torch.optim.Optimizer, cfg: TrainConfig) -> torch.optim.lr_sc
 def _val_pairs(cfg: TrainConfig) -> list[tuple[str, np.ndarray, np.ndarray]]:
     """Held-out (id, noisy, clean) centre crops of ``run.val_crop`` (0: whole images); the training pairs
     when no val_dir is set."""
-    root = cfg.data.val_dir or cfg.data.train_dir
+    root = cfg.data.val_dir or folder_and_repeat(cfg.data.train_dir, "data.train_dir")[0]  # PATH*K: PATH
     if not root:
         return []
     out = []

@@ -40,7 +40,11 @@ class ShippedWeights:
 
 
 TABLE: tuple[ShippedWeights, ...] = (
-    ShippedWeights("resunet-s_blind", "resunet-s", (DEFAULT_DENOISER_ROLE, MODEL_DEFAULT_ROLE),
+    ShippedWeights("resunet-s_phone", "resunet-s", (DEFAULT_DENOISER_ROLE, MODEL_DEFAULT_ROLE),
+                   "resunet-s_blind fine-tuned on polyu100/train + sidd12/train x5 real pairs + camera-pipeline pairs",
+                   "scripts/configs/resunet-s_phone.toml",
+                   "the recipe among six arms on sidd12/val and polyu100/val; no checkpoint selected (last step)"),
+    ShippedWeights("resunet-s_blind", "resunet-s", ("alternative",),
                    "polyu100/train real pairs + camera-pipeline pairs (DSLR to phone levels) + smnet-s_polyu pairs",
                    "scripts/configs/resunet-s_blind.toml", "polyu100/val"),
     ShippedWeights("dncnn_polyu", "dncnn", (MODEL_DEFAULT_ROLE, ALIGNMENT_ROLE),
