@@ -13,6 +13,20 @@ torch.set_num_threads(2)
 # runtimes, train, or run whole reliability campaigns; browser: tests driving Chromium; gpu: tests needing CUDA.
 
 
+@pytest.fixture(scope="module")
+def tiny_train_pairs(tmp_path_factory):
+    """Two 24x24 noisy/clean pairs with PolyU names (``a_real``/``a_mean``, ``b_...``) for training tests."""
+    from pngan.io.images import write_image
+
+    root = tmp_path_factory.mktemp("pairs")
+    rng = np.random.default_rng(0)
+    for n in ("a", "b"):
+        c = rng.random((24, 24, 3)).astype(np.float32)
+        write_image(root / "groundtruth" / f"{n}_mean.png", c)
+        write_image(root / "input" / f"{n}_real.png", np.clip(c + 0.02 * rng.standard_normal(c.shape), 0, 1))
+    return root
+
+
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(0)

@@ -8,11 +8,9 @@ import re
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 
-from pngan.io.images import write_image
 from pngan.train import loss_table
 from pngan.train.config import ConfigError, ExperimentalConfig, LossConfig, TrainConfig, load_config
 from pngan.train.loss_table import LOSSES, stage_losses
@@ -45,14 +43,8 @@ def test_the_table_covers_every_loss_weight_with_its_default():
 
 
 @pytest.fixture(scope="module")
-def pairs(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("pairs")
-    rng = np.random.default_rng(0)
-    for n in ("a", "b"):
-        c = rng.random((24, 24, 3)).astype(np.float32)
-        write_image(root / "groundtruth" / f"{n}_mean.png", c)
-        write_image(root / "input" / f"{n}_real.png", np.clip(c + 0.02 * rng.standard_normal(c.shape), 0, 1))
-    return root
+def pairs(tiny_train_pairs) -> Path:
+    return tiny_train_pairs  # conftest: two 24x24 PolyU-named pairs
 
 
 def _stage(name: str, pairs: Path, out: Path, *extra: str):

@@ -23,14 +23,8 @@ DN = ["model.denoiser_config={features=8, depth=3}", "model.denoiser_weights="] 
 
 
 @pytest.fixture(scope="module")
-def pairs(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("pairs")
-    rng = np.random.default_rng(0)
-    for n in ("a", "b"):
-        c = rng.random((24, 24, 3)).astype(np.float32)
-        write_image(root / "groundtruth" / f"{n}_mean.png", c)
-        write_image(root / "input" / f"{n}_real.png", np.clip(c + 0.02 * rng.standard_normal(c.shape), 0, 1))
-    return root
+def pairs(tiny_train_pairs) -> Path:
+    return tiny_train_pairs  # conftest: two 24x24 PolyU-named pairs
 
 
 def _train(*args: str):
