@@ -55,6 +55,19 @@ def pair_key(path: Path, tokens: frozenset[str]) -> str:
     return path.stem
 
 
+def result_stems(files: Sequence[Path], tokens: frozenset[str], role: str) -> list[str]:
+    """The stem each file's result is written under: its own without its ``role`` token (:func:`pair_key`;
+    ``x_NOISY.png`` denoised, ``x_GT.png`` noised -> ``x``); ``PnganError`` when two files would share one."""
+    seen: dict[str, Path] = {}
+    for f in files:
+        stem = pair_key(f, tokens)
+        if stem in seen:
+            raise PnganError(f"{seen[stem].name} and {f.name} would both be written as {stem!r} "
+                             f"(the {role} role token is dropped from result names); rename one")
+        seen[stem] = f
+    return list(seen)
+
+
 def _keyed(files: Sequence[Path], tokens: frozenset[str], side: str) -> dict[str, Path]:
     out: dict[str, Path] = {}
     for f in files:

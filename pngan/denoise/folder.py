@@ -86,35 +86,18 @@ def check_arguments(input_dir: str | os.PathLike, model: str | None = None, arti
 def find_inputs(input_dir: Path) -> list[tuple[str, Path, Path | None]]:
     """``(id, noisy, clean or None)`` for a paired root, a flat folder, an input/ folder or one image file."""
     from pngan.data import LAYOUTS, find_pairs
+    from pngan.data.pairs import NOISY_TOKENS, result_stems
     from pngan.io.images import IMAGE_SUFFIXES, list_images
 
     if input_dir.is_file():
         if input_dir.suffix.lower() not in IMAGE_SUFFIXES:
             raise PnganError(f"{input_dir}: neither a folder nor an image file ({', '.join(IMAGE_SUFFIXES)})")
-        return [(result_stem(input_dir), input_dir, None)]
+        return [(result_stems([input_dir], NOISY_TOKENS, "noisy")[0], input_dir, None)]
     if any((input_dir / n).is_dir() and (input_dir / c).is_dir() for n, c in LAYOUTS):
         return [(p.id, p.noisy, p.clean) for p in find_pairs(input_dir)]
     folder = input_dir / "input" if (input_dir / "input").is_dir() else input_dir
-    return unique_ids([(result_stem(f), f, None) for f in list_images(folder)])
-
-
-def result_stem(noisy: Path) -> str:
-    """A denoised result's stem: the input's without its noisy role token (``x_NOISY.png``, ``x_real.JPG`` -> ``x``):
-    the result is not noisy."""
-    from pngan.data.pairs import NOISY_TOKENS, pair_key
-
-    return pair_key(noisy, NOISY_TOKENS)
-
-
-def unique_ids(items: list[tuple[str, Path, Path | None]]) -> list[tuple[str, Path, Path | None]]:
-    """``items`` unchanged; ``PnganError`` when two inputs would write the same result."""
-    seen: dict[str, Path] = {}
-    for ident, noisy, _ in items:
-        if ident in seen:
-            raise PnganError(f"{seen[ident].name} and {noisy.name} would both be written as {ident!r} "
-                             f"(the noisy role token is dropped from result names); rename one")
-        seen[ident] = noisy
-    return items
+    files = list_images(folder)
+    return [(stem, f, None) for stem, f in zip(result_stems(files, NOISY_TOKENS, "noisy"), files)]
 
 
 def _existing(out: Path, ident: str, paired: bool) -> tuple[float, float] | None:

@@ -72,28 +72,9 @@ def clean_images(input_dir: Path) -> list[Path]:
     return list_images(input_dir)  # says what is wrong, if anything
 
 
-def result_stem(clean: Path) -> str:
-    """A generated image's stem: the clean image's without its clean role token (``x_GT.png``, ``x_mean.JPG`` ->
-    ``x``): the result is not clean."""
-    from pngan.data.pairs import CLEAN_TOKENS, pair_key
-
-    return pair_key(clean, CLEAN_TOKENS)
-
-
 def result_names(stem: str, samples: int) -> list[str]:
     """The files written for one clean image: ``<stem>.png``, or ``<stem>_<k>.png`` for several samples."""
     return [f"{stem}.png"] if samples == 1 else [f"{stem}_{k}.png" for k in range(samples)]
-
-
-def check_result_names(files: list[Path]) -> None:
-    """``PnganError`` when two clean images would write the same results."""
-    seen: dict[str, Path] = {}
-    for f in files:
-        stem = result_stem(f)
-        if stem in seen:
-            raise PnganError(f"{seen[stem].name} and {f.name} would both be written as {stem!r} "
-                             f"(the clean role token is dropped from result names); rename one")
-        seen[stem] = f
 
 
 def generate_folder(input_dir: str | os.PathLike, out: str | os.PathLike, *, weights: str | os.PathLike | None = None,
@@ -107,24 +88,24 @@ def generate_folder(input_dir: str | os.PathLike, out: str | os.PathLike, *, wei
     """
     input_dir, out = Path(input_dir), Path(out)
     weights = check_arguments(input_dir, weights, artifact, samples, device, strength)
-    from pngan.io.output_dir import refuse_overwriting_inputs
-    from pngan.io.output_dir import refuse_overlap
+    from pngan.data.pairs import CLEAN_TOKENS, result_stems
+    from pngan.io.output_dir import refuse_overlap, refuse_overwriting_inputs
     from pngan.generate.sampler import open_generator
     from pngan.models.inputs import sample_seed
     from pngan.io.images import read_image, write_image
     from pngan.progress import progress
 
     files = clean_images(input_dir)
-    check_result_names(files)
-    refuse_overwriting_inputs(out, files, [n for f in files for n in result_names(result_stem(f), samples)])
+    stems = result_stems(files, CLEAN_TOKENS, "clean")
+    refuse_overwriting_inputs(out, files, [n for s in stems for n in result_names(s, samples)])
     refuse_overlap(input_dir, out)  # results inside the input would be read as inputs next time
     gen = open_generator(weights, artifact, device, strength)
     report = GenerateReport(gen.name, out, len(files))
     try:
-        for f in progress(files, desc="generate", unit="img", leave=False):
+        for f, stem in progress(list(zip(files, stems)), desc="generate", unit="img", leave=False):
             try:
                 clean = read_image(f)
-                for k, name in enumerate(result_names(result_stem(f), samples)):
+                for k, name in enumerate(result_names(stem, samples)):
                     write_image(out / name, gen(clean, sample_seed(seed, f.name, k)))
                     report.written += 1
             except WriteError:
