@@ -1,8 +1,9 @@
 """Generating a folder of realistic noisy images from clean ones (``pngan generate``), seeded per image.
 
 Sample ``k`` of image ``F`` in a run seeded ``S`` uses :func:`pngan.models.inputs.sample_seed` ``(S, F, k)``,
-so results do not depend on the order or number of files; results drop the clean role token (``x_GT.png`` -> ``x.png``). The checks in :func:`check_arguments`
-need only the standard library; torch is imported when the run starts.
+so results do not depend on the order or number of files; results drop the clean role token
+(``x_GT.png`` -> ``x.png``). The checks in :func:`check_arguments` need only the standard library; torch is
+imported when the run starts.
 """
 
 from __future__ import annotations
