@@ -6,7 +6,8 @@ from typing import Any, Callable, Protocol, runtime_checkable
 
 import numpy as np
 
-from pngan.errors import InputError, PlatformError, PnganError  # noqa: F401  (InputError, PlatformError: imported from here too)
+# InputError and PlatformError live in pngan.errors (tiling needs them too) and are imported from here as well
+from pngan.errors import InputError, PlatformError, PnganError  # noqa: F401
 
 
 @runtime_checkable

@@ -27,7 +27,8 @@ from pngan.metrics import akld
 from pngan.metrics.noise_texture import texture_report
 from pngan.noise.baselines import GRIDS, best_level, samples
 
-COLUMNS = ("AKLD", "hist KLD", "hist KLD, means removed", "spectrum dB", "autocorr. MAE", "lag-1", "R-G", "8x8 blockiness")
+COLUMNS = ("AKLD", "hist KLD", "hist KLD, means removed", "spectrum dB", "autocorr. MAE", "lag-1", "R-G",
+           "8x8 blockiness")
 
 
 def _load(root: Path) -> tuple[list, list, list, list]:
@@ -43,7 +44,8 @@ def _row(noise: str, level: str, fakes: list, val: tuple) -> dict:
     t = texture_report(vc, vr, fakes, groups)
     f = t["fake"]
     return {"noise": noise, "level": level, "akld": akld(vc, vr, fakes)[0], "hist_kld": t["hist_kld"],
-            "hist_kld_centred": t["hist_kld_centred"], "spectrum_db": t["spectrum_db"], "autocorrelation_mae": t["autocorrelation_mae"], "lag1": f["lag1"],
+            "hist_kld_centred": t["hist_kld_centred"], "spectrum_db": t["spectrum_db"],
+            "autocorrelation_mae": t["autocorrelation_mae"], "lag1": f["lag1"],
             "rg": f["between_channels"]["RG"], "blockiness": f["blockiness"], "std": float(np.mean(f["std"])),
             "real": t["real"]}
 
