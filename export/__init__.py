@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["TARGETS", "export"]
+__all__ = ["TARGETS", "Budget", "export"]
 
 
 def __getattr__(name: str) -> Any:

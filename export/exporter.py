@@ -13,11 +13,10 @@ from typing import Any, Callable
 import torch.nn as nn
 
 from pngan.io.atomic import atomic_dir, make_dir, write_error
-from pngan.calibration import CalibrationSource
 from pngan.calibration.source import DEFAULT_SAMPLES
 from pngan.errors import PnganError, PnganWarning
-from pngan.export.plan import (CalibrationNote, ExportPlan, artifact_dirname, calibrate, calibration_for, plan_export,
-                               tiling_record)
+from pngan.export.plan import (MIXED_TARGETS, Budget, CalibrationNote, ExportPlan, artifact_dirname, calibrate,
+                               calibration_for, plan_export, tiling_record)
 from pngan.export.shapes import ShapeSpec
 from pngan.export.targets import TARGETS, Target, available
 from pngan.export.validate import fix_hint, validate_artifact, validation_images
@@ -29,7 +28,8 @@ from pngan.runtimes.quiet import hush_loggers
 
 hush_loggers()  # torchao and torch log warnings on import (coremltools and the PT2E targets import them)
 
-__all__ = ["PRECISIONS", "TARGETS", "CalibrationNote", "ExportPlan", "Target", "ValidationFailed", "artifact_dirname",
+__all__ = ["PRECISIONS", "TARGETS", "Budget", "CalibrationNote", "ExportPlan", "Target", "ValidationFailed",
+           "artifact_dirname",
            "available", "calibration_for", "export", "export_all", "plan_export", "tiling_record", "write_export"]
 
 
@@ -39,8 +39,12 @@ class ValidationFailed(PnganWarning):
 
 def _validate(plan: ExportPlan, staging: Path) -> dict[str, Any]:
     """Run the staged artifact against torch; a failure's record names the fix (INT8)."""
-    images, source = validation_images(plan.generator, plan.calibration, input_sigma(plan.net), plan.seed)
-    record = validate_artifact(staging, plan.net, generator=plan.generator, images=images, source=source)
+    if plan.generator:
+        images, source = validation_images(True, plan.calibration, input_sigma(plan.net), plan.seed)
+        record = validate_artifact(staging, plan.net, generator=True, images=images, source=source)
+    else:
+        record = validate_artifact(staging, plan.net, generator=False, val_sets=plan.val_sets,
+                                   max_drop=plan.max_drop, allow_drop=plan.allow_drop)
     if record["status"] == "fail":
         record["fix"] = fix_hint(plan.target.name) if plan.precision == "int8" else None
     return record
@@ -81,17 +85,17 @@ def write_export(plan: ExportPlan, *, stacklevel: int = 2) -> Path:
         shutil.rmtree(scratch, ignore_errors=True)
     if record is not None and record["status"] == "fail":
         hint = f"; try {record['fix']}" if record.get("fix") else ""
-        warnings.warn(f"{final.name} failed validation ({record['rule']} not met){hint}; the artifact is kept "
+        warnings.warn(f"{final.name} failed validation ({record['failed_because']}){hint}; the artifact is kept "
                       f"at {final}", ValidationFailed, stacklevel=stacklevel)
     return final
 
 
 def export(net: nn.Module, target: str, out: str | os.PathLike, *, precision: str = "fp32",
            weights: str | os.PathLike | None = None, force: bool = False,
-           calib_dir: str | os.PathLike | None = None, calib_samples: int = DEFAULT_SAMPLES,
-           calib_noise: str | bool = "auto", seed: int = 0, max_accuracy_drop: float | None = None,
+           calib_dir: Any = None, calib_samples: int = DEFAULT_SAMPLES,
+           calib_noise: str | bool = "auto", seed: int = 0, budget: Budget | None = None,
            shapes: ShapeSpec | None = None, validate: bool = True, log: Callable[[str], None] | None = None,
-           calibration: CalibrationSource | None = None) -> Path | list[Path]:
+           calibration: Any = None, val_sets: Any = None) -> Path | list[Path]:
     """Export ``net`` (built by the registry) to ``out/<target>-<precision>/`` with a manifest.
 
     ``target="all"`` exports every target available here (``export_all``; skipped ones are
@@ -99,15 +103,18 @@ def export(net: nn.Module, target: str, out: str | os.PathLike, *, precision: st
     beside it and renamed at the end, so a failure leaves nothing half-written, and an
     existing folder is kept unless ``force``. INT8 calibrates on random crops at the export
     resolution (``calibration_for``: a folder of noisy photos as it is, synthetic noise only
-    when ``calib_noise`` asks or the data are clean); without ``calib_dir`` the shipped
-    samples are used with a ``CalibrationNote`` warning. Unless ``validate=False`` the
-    artifact is run on a few images against torch (``pngan.export.validate``); the record is
-    the manifest's ``validation`` and a failure is a ``ValidationFailed`` warning.
+    when ``calib_noise`` asks or the data are clean; ``calib_dir`` may list several folders);
+    without ``calib_dir`` the shipped samples are used with a ``CalibrationNote`` warning.
+    Unless ``validate=False`` the artifact is run against torch (``pngan.export.validate``): a
+    denoiser on validation pairs it was not calibrated on (``budget.val_pairs``, default the
+    shipped samples at three noise levels), each folder's denoised-PSNR drop within
+    ``budget.max_drop``; ``budget.mixed`` keeps the fewest layers in float that meet it. The
+    record is the manifest's ``validation`` and a failure is a ``ValidationFailed`` warning.
     ``log`` receives progress lines.
     """
     opts = dict(precision=precision, weights=weights, force=force, calib_dir=calib_dir, calib_samples=calib_samples,
-                calib_noise=calib_noise, seed=seed, max_accuracy_drop=max_accuracy_drop, shapes=shapes,
-                validate=validate, log=log, calibration=calibration)
+                calib_noise=calib_noise, seed=seed, budget=budget, shapes=shapes, validate=validate, log=log,
+                calibration=calibration, val_sets=val_sets)
     if target == "all":
         written, skipped = export_all(net, out, **opts)
         for name, why in skipped.items():
@@ -125,8 +132,9 @@ def export_all(net: nn.Module, out: str | os.PathLike, **kw: Any) -> tuple[list[
     precision = kw.get("precision", "fp32")
     if precision not in PRECISIONS:
         raise PnganError(f"unknown precision {precision!r}; choose one of: {', '.join(PRECISIONS)}")
-    if kw.get("max_accuracy_drop") is not None and precision != "int8":
-        raise PnganError("--max-accuracy-drop applies to --precision int8 only")
+    budget = kw.get("budget") or Budget()
+    if budget.mixed and precision != "int8":
+        raise PnganError("--mixed applies to --precision int8")
     written, skipped = [], {}
     if precision == "int8" and kw.get("calibration") is None:
         kw["calibration"] = calibrate(net, kw.get("calib_dir"), samples=kw.get("calib_samples", DEFAULT_SAMPLES),
@@ -138,7 +146,8 @@ def export_all(net: nn.Module, out: str | os.PathLike, **kw: Any) -> tuple[list[
             skipped[target] = why
             continue
         opts = dict(kw)
-        if target != "openvino":
-            opts.pop("max_accuracy_drop", None)
+        if budget.mixed and target not in MIXED_TARGETS:
+            skipped[target] = "--mixed: keeps no layers in float on this target"
+            continue
         written.append(export(net, target, out, **opts))
     return written, skipped

@@ -113,6 +113,8 @@ def export_onnx(net: nn.Module, folder: Path, job: "ExportJob") -> dict[str, Any
     fields: dict[str, Any] = {}
     if job.precision == "fp16":
         fields = onnx_quantize.to_fp16(fp32, path)
+    elif job.precision == "int8" and job.mixed:
+        fields = onnx_quantize.mixed_int8(fp32, path, job, net)
     elif job.precision == "int8":
         fields = onnx_quantize.to_int8(fp32, path, job.calibration)
     if job.precision != "fp32":

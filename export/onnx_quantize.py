@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from pngan.calibration import CalibrationSource, ort_reader
+from pngan.calibration import ort_reader
 from pngan.errors import BackendMissingError, PnganError
 
 CALIBRATE_METHOD = "MinMax"
@@ -47,30 +47,122 @@ def topological_sort(graph: Any) -> None:
     graph.node.extend(ordered)
 
 
-def to_int8(src: Path, dst: Path, calibration: CalibrationSource | None, input_name: str = "input") -> dict[str, Any]:
+def pre_process(src: Path, dst: Path) -> Path:
+    """ONNX Runtime's quantization pre-processing (shape inference, graph optimization) of ``src`` into ``dst``."""
+    try:
+        from onnxruntime.quantization.shape_inference import quant_pre_process
+    except ImportError:
+        raise BackendMissingError("onnxruntime", "export") from None
+    logging.getLogger().setLevel(logging.WARNING)
+    with contextlib.redirect_stdout(io.StringIO()):
+        quant_pre_process(str(src), str(dst), skip_symbolic_shape=True)
+    return dst
+
+
+def to_int8(src: Path, dst: Path, calibration: Any, input_name: str = "input",
+            nodes_to_exclude: list[str] | None = None, pre: Path | None = None) -> dict[str, Any]:
     """Static INT8 QDQ: per-channel symmetric int8 weights, uint8 activations calibrated on ``calibration``.
 
     The input's range is pinned to the model's contract [0, 1] (scale 1/255: exact for 8-bit
     images) instead of the calibration crops' range: a residual denoiser passes its input
     through to the output, so a range from darker crops would clip every brighter pixel.
+    ``nodes_to_exclude`` stay in float; ``pre``: ``src`` already pre-processed there (kept).
     """
     if calibration is None:
         raise PnganError("INT8 needs calibration data")
     try:
         from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
-        from onnxruntime.quantization.shape_inference import quant_pre_process
     except ImportError:
         raise BackendMissingError("onnxruntime", "export") from None
-    pre = dst.with_name(dst.stem + ".pre.onnx")
-    logging.getLogger().setLevel(logging.WARNING)
+    own = pre is None
+    pre = pre or pre_process(src, dst.with_name(dst.stem + ".pre.onnx"))
     with contextlib.redirect_stdout(io.StringIO()):
-        quant_pre_process(str(src), str(pre), skip_symbolic_shape=True)
         quantize_static(str(pre), str(dst), ort_reader(calibration), quant_format=QuantFormat.QDQ,
                         per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                         calibrate_method=getattr(CalibrationMethod, CALIBRATE_METHOD),
+                        nodes_to_exclude=list(nodes_to_exclude or []),
                         extra_options={"TensorQuantOverrides": {input_name: [{"rmin": np.float32(0.0),
                                                                               "rmax": np.float32(1.0)}]}})
-    pre.unlink(missing_ok=True)
-    return {"quantization": {"tool": "onnxruntime.quantization.quantize_static", "format": "QDQ",
-                             "weights": "int8 per-channel symmetric", "activations": "uint8 asymmetric",
-                             "method": CALIBRATE_METHOD, "input_range": [0.0, 1.0]}}
+    if own:
+        pre.unlink(missing_ok=True)
+    return {"quantization": _record()}
+
+
+def _record() -> dict[str, Any]:
+    return {"tool": "onnxruntime.quantization.quantize_static", "format": "QDQ",
+            "weights": "int8 per-channel symmetric", "activations": "uint8 asymmetric",
+            "method": CALIBRATE_METHOD, "input_range": [0.0, 1.0]}
+
+
+def _activation_qdq(model: Any) -> dict[str, list[tuple[int, str]]]:
+    """``{node name: [(input index, the tensor before its Quantize/Dequantize pair)]}`` of a QDQ model."""
+    prod = {o: n for n in model.graph.node for o in n.output}
+    out: dict[str, list[tuple[int, str]]] = {}
+    for n in model.graph.node:
+        if n.op_type in ("QuantizeLinear", "DequantizeLinear"):
+            continue
+        for i, name in enumerate(n.input):
+            dq = prod.get(name)
+            q = prod.get(dq.input[0]) if dq is not None and dq.op_type == "DequantizeLinear" else None
+            if q is not None and q.op_type == "QuantizeLinear":
+                out.setdefault(n.name, []).append((i, q.input[0]))
+    return out
+
+
+def qdq_layers(path: Path) -> list[str]:
+    """Names of the nodes of a QDQ model whose inputs are quantized activations (what ``nodes_to_exclude`` takes)."""
+    import onnx
+
+    from pngan.export.mixed import SHAPE_OPS
+
+    model = onnx.load(str(path))
+    kinds = {n.name: n.op_type for n in model.graph.node}
+    return [name for name in _activation_qdq(model) if kinds[name] not in SHAPE_OPS]
+
+
+def bypass_qdq(path: Path, layers: list[str]) -> bytes:
+    """The QDQ model at ``path`` with nodes ``layers`` reading their activations unquantized, serialized."""
+    import onnx
+
+    model = onnx.load(str(path))
+    names, qdq = set(layers), _activation_qdq(model)
+    for node in model.graph.node:
+        if node.name in names:
+            for i, src in qdq.get(node.name, []):
+                node.input[i] = src
+    return model.SerializeToString()
+
+
+def mixed_int8(src: Path, dst: Path, job: Any, net: Any) -> dict[str, Any]:
+    """``to_int8`` keeping in float the fewest nodes that meet ``job.max_drop`` (``pngan.export.mixed``)."""
+    import shutil
+
+    import onnxruntime as ort
+
+    from pngan.export.mixed import DropMeter, search_mixed
+    from pngan.runtimes.torch_runner import TorchRunner
+
+    pre = pre_process(src, job.scratch / "mixed.pre.onnx")
+    counter = [0]
+
+    def runner(model: Path | bytes) -> Any:
+        sess = ort.InferenceSession(model if isinstance(model, bytes) else str(model),
+                                    providers=["CPUExecutionProvider"])
+        name = sess.get_inputs()[0].name
+        return lambda x: sess.run(None, {name: x})[0]
+
+    def build(float_layers: list[str]) -> tuple[Path, Any]:
+        counter[0] += 1
+        path = job.scratch / f"mixed-{counter[0]}.onnx"
+        to_int8(src, path, job.calibration, nodes_to_exclude=float_layers, pre=pre)
+        return path, runner(path)
+
+    ref = TorchRunner(net)
+    try:
+        meter = DropMeter(job.val_sets, ref)
+    finally:
+        ref.close()
+    best, res = search_mixed(qdq_layers, build, lambda path, layers: runner(bypass_qdq(path, layers)), meter,
+                             job.max_drop, job.log)
+    shutil.copyfile(best, dst)
+    return {"quantization": {**_record(), "mixed": res.to_json(job.max_drop)}}

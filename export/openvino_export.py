@@ -1,9 +1,8 @@
 """OpenVINO IR (``model.xml``/``model.bin``): FP32, FP16 (compressed weights), INT8 via NNCF.
 
 The IR is converted from the exported ONNX file (same graph as the ONNX target, dynamic
-N/H/W kept). INT8 uses ``nncf.quantize``; with ``max_accuracy_drop`` it uses
-``nncf.quantize_with_accuracy_control`` with a PSNR validation on the calibration pairs
-(noisy crop -> clean crop), which reverts the most sensitive layers to float.
+N/H/W kept). INT8 uses ``nncf.quantize``; with ``--mixed`` the layers whose quantization costs most on
+the validation pairs stay in float (NNCF's ignored scope, chosen by ``pngan.export.mixed``).
 """
 
 from __future__ import annotations
@@ -30,15 +29,6 @@ def require_openvino() -> None:
             __import__(mod)
         except ImportError:
             raise BackendMissingError(mod, "openvino") from None
-
-
-def psnr_validation(compiled_model: Any, pairs: Any) -> float:
-    """Mean PSNR (dB) of the model's output against the clean crops (NNCF validation function)."""
-    from pngan.metrics import psnr_float
-
-    out = compiled_model.outputs[0]
-    scores = [psnr_float(np.clip(compiled_model(x)[out], 0, 1), clean) for x, clean in pairs]
-    return float(np.mean(scores))
 
 
 def pin_input_range(model: Any, low: float = 0.0, high: float = 1.0) -> int:
@@ -75,60 +65,100 @@ def _advanced(nncf: Any) -> Any:
     return AdvancedQuantizationParameters(activations_range_estimator_params=rng)
 
 
-def quantize_int8(model: Any, job: ExportJob) -> tuple[Any, dict[str, Any]]:
-    """NNCF post-training INT8 (accuracy-controlled when ``job.max_accuracy_drop`` is set).
+def _fq_inputs(op: Any) -> list[int]:
+    """Indices of ``op``'s inputs fed by an activation FakeQuantize (one whose data input is not a constant)."""
+    out = []
+    for i in range(op.get_input_size()):
+        src = op.input_value(i).get_node()
+        if src.get_type_name() == "FakeQuantize" and src.input_value(0).get_node().get_type_name() != "Constant":
+            out.append(i)
+    return out
 
-    Activation ranges are the global min/max over the calibration crops and the input's
-    range is pinned to [0, 1] (see ``pin_input_range``). Accuracy control reports each
-    validation run through the job's ``log`` callback.
+
+def ov_layers(q: Any) -> list[str]:
+    """Friendly names of the ops of the INT8 model ``q`` whose inputs are quantized (what an ignored scope names)."""
+    from pngan.export.mixed import SHAPE_OPS
+
+    return [op.get_friendly_name() for op in q.get_ordered_ops()
+            if op.get_type_name() not in ("FakeQuantize", *SHAPE_OPS) and _fq_inputs(op)]
+
+
+def bypass(q: Any, layers: list[str]) -> Any:
+    """A copy of ``q`` whose ops ``layers`` read their inputs unquantized (activation FakeQuantize bypassed)."""
+    m = q.clone()
+    names = set(layers)
+    for op in m.get_ordered_ops():
+        if op.get_friendly_name() in names:
+            for i in _fq_inputs(op):
+                op.input(i).replace_source_output(op.input_value(i).get_node().input_value(0))
+    m.validate_nodes_and_infer_types()
+    return m
+
+
+def _quantize(nncf: Any, model: Any, job: ExportJob, float_layers: list[str]) -> Any:
+    """``nncf.quantize`` with ``float_layers`` in its ignored scope and the input range pinned to [0, 1]."""
+    from pngan.calibration import nncf_dataset
+
+    scope = nncf.IgnoredScope(names=list(float_layers), validate=False) if float_layers else None
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        q = nncf.quantize(model.clone(), nncf_dataset(job.calibration), subset_size=job.calibration.samples,
+                          advanced_parameters=_advanced(nncf), ignored_scope=scope)
+    pin_input_range(q)
+    return q
+
+
+def quantize_int8(model: Any, job: ExportJob, net: nn.Module | None = None) -> tuple[Any, dict[str, Any]]:
+    """NNCF post-training INT8; with ``job.mixed`` the fewest layers in float that meet ``job.max_drop``.
+
+    Activation ranges are the global min/max over the calibration crops and the input's range is pinned to
+    [0, 1] (see ``pin_input_range``). The mixed search (``pngan.export.mixed``) scores candidates on the
+    job's validation pairs against ``net`` in torch and reports each one through the job's ``log``.
     """
     import nncf
 
-    from pngan.calibration import nncf_dataset
-
     if job.calibration is None:
         raise PnganError("INT8 needs calibration data")
-    calib = nncf_dataset(job.calibration)
-    n = job.calibration.samples
     info: dict[str, Any] = {"tool": f"nncf {nncf.__version__}", "preset": "performance (symmetric)",
                             "activation_ranges": "global min/max over the calibration crops",
-                            "input_range": [0.0, 1.0]}
+                            "input_range": [0.0, 1.0], "method": "nncf.quantize"}
     logging.getLogger("nncf").setLevel(logging.ERROR)
-    if job.max_accuracy_drop is None:
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            q = nncf.quantize(model, calib, subset_size=n, advanced_parameters=_advanced(nncf))
-        info["method"] = "nncf.quantize"
+    if not job.mixed:
+        q = _quantize(nncf, model, job, [])
     else:
-        q = _accuracy_control(nncf, model, calib, job)
-        info.update(method="nncf.quantize_with_accuracy_control",
-                    metric="PSNR dB on calibration pairs" + ("" if job.calibration.has_targets else
-                                                             " (no clean targets: vs the input crops)"),
-                    max_drop_db=job.max_accuracy_drop)
-    info["pinned_input_quantizers"] = pin_input_range(q)
+        q, info["mixed"] = _mixed(nncf, model, job, net)
+        info["method"] = "nncf.quantize, ignored scope from the mixed-precision search"
+    info["pinned_input_quantizers"] = sum(1 for op in q.get_ordered_ops() if op.get_type_name() == "FakeQuantize"
+                                          and op.input_value(0).get_node().get_type_name() == "Parameter")
     return q, info
 
 
-def _accuracy_control(nncf: Any, model: Any, calib: Any, job: ExportJob) -> Any:
-    """``nncf.quantize_with_accuracy_control`` with one progress line per validation run."""
-    from pngan.calibration import nncf_dataset
+def _mixed(nncf: Any, model: Any, job: ExportJob, net: nn.Module | None) -> tuple[Any, dict[str, Any]]:
+    import openvino as ov
 
-    log = job.log or (lambda _m: None)
-    runs = [0]
+    from pngan.export.mixed import DropMeter, search_mixed
+    from pngan.runtimes.torch_runner import TorchRunner
 
-    def validate(compiled_model: Any, pairs: Any) -> float:
-        pairs = list(pairs)  # NNCF passes the whole set, or one crop when it ranks layers
-        db = psnr_validation(compiled_model, pairs)
-        runs[0] += 1
-        log(f"  accuracy control: validation {runs[0]}: PSNR {db:.3f} dB on {len(pairs)} crop(s)")
-        return db
+    if net is None or not job.val_sets:
+        raise PnganError("--mixed needs the torch model and validation pairs")
+    core = ov.Core()
 
-    log(f"  accuracy control: quantizing, then reverting layers to float until the PSNR drop is "
-        f"<= {job.max_accuracy_drop:g} dB")
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-        return nncf.quantize_with_accuracy_control(
-            model, calib, nncf_dataset(job.calibration, pairs=True), validation_fn=validate,
-            max_drop=job.max_accuracy_drop, drop_type=nncf.DropType.ABSOLUTE, subset_size=job.calibration.samples,
-            advanced_quantization_parameters=_advanced(nncf))
+    def runner(q: Any) -> Any:
+        compiled = core.compile_model(q, "CPU")
+        out = compiled.outputs[0]
+        return lambda x: compiled(x)[out]
+
+    def build(float_layers: list[str]) -> tuple[Any, Any]:
+        q = _quantize(nncf, model, job, float_layers)
+        return q, runner(q)
+
+    ref = TorchRunner(net)
+    try:
+        meter = DropMeter(job.val_sets, ref)
+    finally:
+        ref.close()
+    q, res = search_mixed(ov_layers, build, lambda q, layers: runner(bypass(q, layers)), meter, job.max_drop,
+                          job.log)
+    return q, res.to_json(job.max_drop)
 
 
 def export_openvino(net: nn.Module, folder: Path, job: ExportJob) -> dict[str, Any]:
@@ -142,7 +172,7 @@ def export_openvino(net: nn.Module, folder: Path, job: ExportJob) -> dict[str, A
     model = ov.convert_model(str(onnx_path))
     fields: dict[str, Any] = {"converted_from": "onnx", "weights_file": "model.bin"}
     if job.precision == "int8":
-        model, fields["quantization"] = quantize_int8(model, job)
+        model, fields["quantization"] = quantize_int8(model, job, net)
     for k, v in (("model", job.info["model"]), ("precision", job.precision),
                  ("weights_sha256", job.info.get("weights_sha256"))):
         if v is not None:  # read back by pngan parity for a bare model.xml

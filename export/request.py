@@ -15,6 +15,7 @@ from pngan.calibration.source import DEFAULT_SAMPLES
 from pngan.errors import PnganError
 from pngan.export.shapes import DEFAULT_MIN, DEFAULT_OPT, ShapeSpec
 from pngan.runtimes.formats import PRECISIONS, names
+from pngan.runtimes.val_sets import DEFAULT_MAX_DROP
 
 TARGET_CHOICES = [*names(), "all"]
 
@@ -28,11 +29,14 @@ class ExportRequest:
     model_name: str | None = None
     weights: Path | None = None
     precision: str = "fp32"
-    calib_dir: Path | None = None
+    calib_dir: tuple[Path, ...] = ()
     calib_noise: str = "auto"
     calib_samples: int = DEFAULT_SAMPLES
     clean_calib: bool = False
-    max_accuracy_drop: float | None = None
+    val_pairs: tuple[Path, ...] = ()
+    max_drop: float = DEFAULT_MAX_DROP
+    allow_drop: bool = False
+    mixed: bool = False
     no_validate: bool = False
     input_shape: tuple[int, int] | None = None
     dynamic: bool = False
@@ -74,6 +78,12 @@ def check_request(r: ExportRequest) -> ShapeSpec:
     if r.clean_calib and r.calib_noise != "auto":
         raise PnganError("--clean-calib and --calib-noise exclude each other (--clean-calib is --calib-noise none)")
     parse_noise(r.calib_noise)  # a typo fails before the model is loaded
+    if not r.max_drop > 0:
+        raise PnganError(f"--max-drop must be > 0 dB, got {r.max_drop:g}")
+    if r.no_validate and (r.val_pairs or r.mixed):
+        raise PnganError("--no-validate skips the validation pairs that --val-pairs and --mixed need")
+    if r.mixed and r.precision != "int8":
+        raise PnganError("--mixed applies to --precision int8")
     sizes = parse_sizes(r.litert_sizes) if r.litert_sizes is not None else None
     if sizes and not {"litert", "all"} & set(r.targets):
         raise PnganError("--litert-sizes applies to --target litert (or all)")
@@ -99,7 +109,7 @@ def _outcome(written: list[Path], skipped: dict[str, str]) -> ExportOutcome:
         folder, rec = failed[0]
         fix = f"; fix: {rec['fix']}" if rec.get("fix") else ""
         failure = (f"{len(failed)} artifact(s) failed validation (first: {folder.name}: "
-                   f"{rec['rule']} not met{fix}); kept in {folder.parent} for inspection")
+                   f"{rec['failed_because']}{fix}); kept in {folder.parent} for inspection")
     return ExportOutcome(written, skipped, lines, failure)
 
 
@@ -110,15 +120,17 @@ def run_request(r: ExportRequest, log: Callable[[str], None] | None = None) -> E
     """
     shapes = check_request(r)
     from pngan.export import exporter  # torch from here on
+    from pngan.export.plan import Budget
     from pngan.models import default_weights, load_model
     from pngan.weights import DEFAULT_DENOISER, resolve
 
     name = DEFAULT_DENOISER if r.model_name is None and r.weights is None else r.model_name
     w = resolve(r.weights) if r.weights is not None else default_weights(name)  # a shipped name too
     net = load_model(name, w, name_option="--model")
-    kw = dict(precision=r.precision, weights=w, force=r.force, calib_dir=r.calib_dir, calib_samples=r.calib_samples,
-              calib_noise="none" if r.clean_calib else r.calib_noise, seed=r.seed,
-              max_accuracy_drop=r.max_accuracy_drop, shapes=shapes, validate=not r.no_validate, log=log)
+    budget = Budget(tuple(r.val_pairs), r.max_drop, r.allow_drop, r.mixed)
+    kw = dict(precision=r.precision, weights=w, force=r.force, calib_dir=list(r.calib_dir) or None,
+              calib_samples=r.calib_samples, calib_noise="none" if r.clean_calib else r.calib_noise, seed=r.seed,
+              budget=budget, shapes=shapes, validate=not r.no_validate, log=log)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=exporter.ValidationFailed)  # the outcome's failure says it
         if r.targets == ("all",):

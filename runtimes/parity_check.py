@@ -180,6 +180,7 @@ def check_artifact(folder: Path, pairs: PairSet, refs: References, th: Threshold
             scores.delta_db, scores.torch_gain_db, scores.gain_db = den.delta_psnr, den.gain_torch, den.gain
         res.identity_margin_min_db, res.identity_margin_mean_db = scores.margin_min_db, scores.margin_mean_db
         ok, res.rule = judge(res.precision, generator, scores, th)
+        ok = _recorded_budget(res, manifest, ok)
         res.status = "pass" if ok else "fail"
     except (BackendMissingError, PlatformError) as e:
         res.status, res.message = "skipped", str(e)
@@ -189,6 +190,18 @@ def check_artifact(folder: Path, pairs: PairSet, refs: References, th: Threshold
         if runner is not None:
             runner.close()
     return res
+
+
+def _recorded_budget(res: ArtifactResult, manifest: dict[str, Any], ok: bool) -> bool:
+    """Read the export's budget and per-folder drops into ``res``; a denoised drop over that budget fails."""
+    rec = manifest.get("validation") or {}
+    res.budget_db, res.export_drops = rec.get("max_drop_db"), list(rec.get("folders") or [])
+    res.float_layers = ((manifest.get("quantization") or {}).get("mixed") or {}).get("float_layers")
+    d = res.denoised
+    if d is None or res.budget_db is None or -d.delta_psnr <= res.budget_db:
+        return ok
+    res.rule = f"denoised {d.delta_psnr:+.3f} dB here, over the {res.budget_db:g} dB budget its export recorded"
+    return False
 
 
 def _outputs(res: ArtifactResult, runner: BaseRunner, refs: References, key: tuple[str, str], pairs: PairSet,

@@ -61,6 +61,11 @@ def to_table(report: ParityReport) -> str:
     lines = []
     for r in [head, *rows]:
         lines.append("  ".join(str(c).ljust(w) for c, w in zip(r[:-1], widths)) + "  " + str(r[-1]))
+    for e in report.artifacts:
+        if e.export_drops:
+            drops = ", ".join(f"{f['folder']} {f['delta_db']:+.2f}" for f in e.export_drops)
+            mixed = f"; {len(e.float_layers)} layer(s) in float" if e.float_layers else ""
+            lines.append(f"{e.name}: its export's validation: denoised {drops} dB (budget {e.budget_db:g} dB){mixed}")
     s = report.summary
     lines += [f"pairs: {report.data}",
               f"result: {s['pass']} pass, {s['fail']} fail, {s['error']} error, {s['skipped']} skipped "

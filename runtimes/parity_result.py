@@ -7,7 +7,7 @@ except the one-line verdict the CLI exits with.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from pngan.runtimes.parity_rules import Thresholds
 
@@ -102,6 +102,9 @@ class ArtifactResult:
     denoised: Denoised | None = None
     latency: dict[str, Latency] = field(default_factory=dict)
     rule: str | None = None
+    budget_db: float | None = None  # the denoised-PSNR drop its export allowed (manifest validation.max_drop_db)
+    export_drops: list[dict[str, Any]] = field(default_factory=list)  # the export's per-folder drops, as recorded
+    float_layers: list[str] | None = None  # a mixed INT8 artifact's layers kept in float
 
 
 @dataclass

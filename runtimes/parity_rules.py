@@ -70,11 +70,13 @@ def judge(precision: str, generator: bool, s: Scores, th: Thresholds) -> tuple[b
     beat = f"mean output PSNR >= identity baseline + {th.int8_margin_db:g} dB on real images"
     if not generator and s.delta_db is not None:
         drop_ok = -s.delta_db <= th.int8_delta_db
-        rule = f"denoised PSNR drop <= {th.int8_delta_db:g} dB"
+        rule = f"denoised PSNR drop <= {th.int8_delta_db:g} dB" if math.isfinite(th.int8_delta_db) else ""
         if s.torch_gain_db is not None and s.torch_gain_db >= MIN_TORCH_GAIN_DB:
             kept = (s.gain_db or 0.0) / s.torch_gain_db
-            return (drop_ok and kept >= th.int8_keep_gain,
-                    f"{rule} and >= {th.int8_keep_gain:.0%} of torch's denoising gain kept")
+            keep = f">= {th.int8_keep_gain:.0%} of torch's denoising gain kept"
+            return drop_ok and kept >= th.int8_keep_gain, f"{rule} and {keep}" if rule else keep
+        if not rule:
+            return drop_ok and s.margin_mean_db >= th.int8_margin_db, beat
         return drop_ok and s.margin_mean_db >= th.int8_margin_db, f"{rule} and {beat}"
     if generator:
         return (s.worst_db >= th.int8_output_db and s.margin_mean_db >= th.int8_margin_db,

@@ -120,16 +120,11 @@ def test_openvino_parity_dynamic(net, ref, tmp_path, precision, floor):
     assert run(X[:1, :, :20, :31]).shape == (1, 3, 20, 31)
 
 
-def test_openvino_int8_nncf_and_accuracy_control(net, ref, tmp_path, calib_dir):
+def test_openvino_int8_nncf(net, ref, tmp_path, calib_dir):
     pytest.importorskip("nncf")
     folder = export(net, "openvino", tmp_path, precision="int8", calib_dir=calib_dir, calib_samples=3,
                     shapes=SMALL)
     assert _manifest(folder)["quantization"]["method"] == "nncf.quantize"
-    assert psnr_float(_ov(folder)(X), ref) >= 25.0
-    folder = export(net, "openvino", tmp_path / "ac", precision="int8", calib_dir=calib_dir, calib_samples=3,
-                    max_accuracy_drop=0.3, shapes=ShapeSpec(min_hw=(8, 8), opt_hw=(16, 16), max_hw=(64, 64)))
-    q = _manifest(folder)["quantization"]
-    assert q["method"] == "nncf.quantize_with_accuracy_control" and q["max_drop_db"] == 0.3
     assert psnr_float(_ov(folder)(X), ref) >= 25.0
 
 
@@ -207,7 +202,7 @@ def _one_error(r, pattern):
     (["--model", "nope"], "unknown model 'nope'"),
     (["--model", "dncnn", "--target", "tflite"], "unknown target 'tflite'"),
     (["--model", "dncnn", "--precision", "int4"], "unknown precision 'int4'"),
-    (["--model", "dncnn", "--max-accuracy-drop", "0.2"], "--max-accuracy-drop applies to"),
+    (["--model", "dncnn", "--mixed"], "--mixed applies to --precision int8"),
     (["--model", "dncnn", "--input-shape", "64", "64", "--dynamic"], "exclude each other"),
 ])
 def test_cli_bad_arguments(tmp_path, args, pattern):

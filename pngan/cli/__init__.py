@@ -12,6 +12,7 @@ from pngan.cli.eval_noise import eval_noise
 from pngan.cli.generate_cmd import generate
 from pngan.cli.models_cmd import models
 from pngan.cli.noise_cmd import noise
+from pngan.cli.noise_profile_cmd import noise_profile
 from pngan.cli.options import ConventionGroup, conventions
 from pngan.cli.parity import parity
 from pngan.cli.pgap_cmd import pgap
@@ -31,6 +32,6 @@ def main() -> None:
     """
 
 
-for _cmd in (demo, eval_noise, denoise, noise, pgap, train, generate, models, parity, app):
+for _cmd in (demo, eval_noise, denoise, noise, noise_profile, pgap, train, generate, models, parity, app):
     main.add_command(_cmd)
 conventions(main)  # the group's own settings (its commands got theirs in add_command)

@@ -15,6 +15,7 @@ from pngan.errors import PnganError
 from pngan.export.request import TARGET_CHOICES, ExportRequest, run_request
 from pngan.export.shapes import DEFAULT_MAX, DEFAULT_MIN, DEFAULT_OPT
 from pngan.runtimes.formats import FORMATS
+from pngan.runtimes.val_sets import DEFAULT_MAX_DROP
 from pngan.weights import DEFAULT_DENOISER
 
 ET_MAX = FORMATS["executorch"].default_max
@@ -35,9 +36,10 @@ HW = click.Tuple([click.IntRange(min=1), click.IntRange(min=1)])
                    "target available here and lists the skipped ones. "
                    + "; ".join(f"{f.name}: {f.runs_on}" for f in FORMATS.values()) + ".")
 @click.option("--precision", default="fp32", show_default=True, metavar="fp32|fp16|int8")
-@click.option("--calib-dir", type=click.Path(path_type=Path), default=None,
-              help="INT8: folder of images to calibrate on (random crops): noisy photos are used as they are; "
-                   "a paired root (input/ + groundtruth/) also gives clean targets. "
+@click.option("--calib-dir", type=click.Path(path_type=Path), multiple=True,
+              help="INT8: folder of images to calibrate on (random crops), repeatable: the crops are shared among "
+                   "the folders (mix DSLR and phone photos to cover both noise levels). Noisy photos are used as "
+                   "they are; a paired root (input/ + groundtruth/) also gives clean targets. "
                    "Default: the shipped sample images with synthetic noise (a note says so).")
 @click.option("--calib-noise", default="auto", show_default=True, metavar="auto|none|poisson-gaussian|awgn:SIGMA",
               help="INT8: noise added to the calibration crops. auto: none for photos, Poisson-Gaussian for a "
@@ -46,8 +48,18 @@ HW = click.Tuple([click.IntRange(min=1), click.IntRange(min=1)])
 @click.option("--calib-samples", type=click.IntRange(min=1), default=DEFAULT_SAMPLES, show_default=True,
               help="INT8: number of calibration crops.")
 @click.option("--clean-calib", is_flag=True, help="INT8: same as --calib-noise none.")
-@click.option("--max-accuracy-drop", type=float, default=None, metavar="DB",
-              help="OpenVINO INT8: accuracy-controlled quantization keeping the PSNR drop under DB (progress shown).")
+@click.option("--val-pairs", type=click.Path(path_type=Path), multiple=True,
+              help="Denoisers: paired folder (input/ + groundtruth/) to validate each artifact on, repeatable; the "
+                   "denoised-PSNR change vs torch is reported per folder. Default: the shipped samples at three "
+                   "noise levels (DSLR, mid, phone). Never the calibration crops.")
+@click.option("--max-drop", type=float, default=DEFAULT_MAX_DROP, show_default=True, metavar="DB",
+              help="Denoisers: the denoised PSNR any validation folder may lose vs torch; over it the export "
+                   "fails naming the folder (the artifact is kept for inspection).")
+@click.option("--allow-drop", is_flag=True,
+              help="Keep an artifact over --max-drop and exit 0 (its manifest says it is over budget).")
+@click.option("--mixed", is_flag=True,
+              help="INT8 (openvino, onnx): rank the layers by what their quantization costs on the validation "
+                   "pairs and keep the fewest of them in float that meet --max-drop (progress shown).")
 @click.option("--no-validate", is_flag=True,
               help="Skip the check that runs each artifact on a few images against torch.")
 @click.option("--input-shape", type=HW, default=None, metavar="H W", help="Fix the input height and width.")
