@@ -5,9 +5,10 @@ once with every layer in INT8, then once per layer with only that layer in float
 validation pairs (never the calibration crops) by its worst folder's denoised-PSNR drop vs torch. A layer is
 an op whose inputs the quantizer rounds (convolutions, but also the residual adds and the pixel shuffles). The
 ranking probes each layer cheaply, alone: the all-INT8 model with every *other* layer's activation quantizers
-bypassed (same ranges, no recalibration), so a layer whose rounding costs much on its own ranks first. The
-search then keeps the first ``k`` ranked layers in float for real (requantized with them excluded), doubling ``k`` until the budget is met and bisecting to the smallest ``k`` that meets it.
-The backend supplies ``build(float_layers) -> (model, run)`` (OpenVINO: NNCF's ignored scope; ONNX Runtime:
+bypassed (same ranges, no recalibration), scored on a few centre crops per folder, so a layer whose rounding
+costs much on its own ranks first. The search then keeps the first ``k`` ranked layers in float for real
+(requantized with them excluded), doubling ``k`` until the budget is met and bisecting to the smallest ``k``
+that meets it. The backend supplies ``build(float_layers) -> (model, run)`` (OpenVINO: NNCF's ignored scope; ONNX Runtime:
 ``nodes_to_exclude``) and ``probe(model, bypassed_layers) -> run``.
 """
 
@@ -53,17 +54,31 @@ class MixedResult:
                 "candidates_built": self.candidates, "search_seconds": round(self.seconds, 1)}
 
 
+PROBE_IMAGES, PROBE_SIDE = 4, 256  # the ranking probes score this many centre crops per folder
+
+
 class DropMeter:
     """Scores a candidate on the validation sets against torch outputs computed once."""
 
     def __init__(self, sets: Sequence[ValSet], torch_run: Run) -> None:
-        self.sets = list(sets)
+        self.sets, self.torch_run = list(sets), torch_run
         xs = [np.ascontiguousarray(n.transpose(2, 0, 1)[None], dtype=np.float32) for s in sets for _, n, _ in s.items]
         self.refs = [torch_run(x) for x in xs]
 
     def __call__(self, run: Run) -> list[FolderDrop]:
         it = iter(self.refs)
         return score_sets(self.sets, lambda x: (next(it), run(x)))
+
+    def subset(self, images: int = PROBE_IMAGES, side: int = PROBE_SIDE) -> DropMeter:
+        """A cheaper meter for ranking: the first ``images`` pairs of each set, centre ``side`` crops."""
+        def cut(a: np.ndarray) -> np.ndarray:
+            h, w = a.shape[:2]
+            y, x = max(0, (h - side) // 2), max(0, (w - side) // 2)
+            return np.ascontiguousarray(a[y:y + side, x:x + side])
+
+        small = [ValSet(s.name, tuple((i, cut(n), cut(c)) for i, n, c in s.items[:images]), s.source)
+                 for s in self.sets]
+        return DropMeter(small, self.torch_run)
 
 
 def _loss(drops: Sequence[FolderDrop]) -> float:
@@ -88,8 +103,9 @@ def search_mixed(layers_of: Callable[[Any], list[str]], build: Build, probe: Pro
     if res.all_int8_drop <= max_drop:
         res.seconds = time.perf_counter() - t0
         return model, res
+    quick = meter.subset()
     for i, layer in enumerate(layers, 1):
-        res.sensitivity[layer] = _loss(meter(probe(model, [k for k in layers if k != layer])))
+        res.sensitivity[layer] = _loss(quick(probe(model, [k for k in layers if k != layer])))
         if i % 10 == 0 or i == len(layers):
             say(f"  mixed precision: sensitivity {i}/{len(layers)} layers probed")
     ranked = sorted(layers, key=lambda name: -res.sensitivity[name])

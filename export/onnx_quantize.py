@@ -120,16 +120,40 @@ def qdq_layers(path: Path) -> list[str]:
     return [name for name in _activation_qdq(model) if kinds[name] not in SHAPE_OPS]
 
 
-def bypass_qdq(path: Path, layers: list[str]) -> bytes:
-    """The QDQ model at ``path`` with nodes ``layers`` reading their activations unquantized, serialized."""
+def relu_outputs(path: Path) -> set[str]:
+    """Tensors a ``Relu`` produces in the float model at ``path``.
+
+    The quantizer folds such a Relu into the uint8 quantizer after it (zero point 0 clips at 0): bypassing
+    that quantizer must put the Relu back.
+    """
     import onnx
+
+    return {o for n in onnx.load(str(path)).graph.node if n.op_type == "Relu" for o in n.output}
+
+
+def bypass_qdq(path: Path, layers: list[str], relus: set[str] = frozenset()) -> bytes:
+    """The QDQ model at ``path`` with nodes ``layers`` reading their activations unquantized, serialized.
+
+    ``relus``: tensors of the float model made by a Relu (``relu_outputs``) that the QDQ model no longer computes.
+    """
+    import onnx
+    from onnx import helper
 
     model = onnx.load(str(path))
     names, qdq = set(layers), _activation_qdq(model)
+    made_by_relu = {o for n in model.graph.node if n.op_type == "Relu" for o in n.output}
+    added: dict[str, str] = {}
     for node in model.graph.node:
         if node.name in names:
             for i, src in qdq.get(node.name, []):
+                if src in relus and src not in made_by_relu:  # its Relu was folded into the quantizer
+                    if src not in added:
+                        added[src] = f"{src}_bypass_relu"
+                    src = added[src]
                 node.input[i] = src
+    for src, out in added.items():
+        model.graph.node.append(helper.make_node("Relu", [src], [out], name=f"bypass_relu_{src}"))
+    topological_sort(model.graph)
     return model.SerializeToString()
 
 
@@ -143,7 +167,7 @@ def mixed_int8(src: Path, dst: Path, job: Any, net: Any) -> dict[str, Any]:
     from pngan.runtimes.torch_runner import TorchRunner
 
     pre = pre_process(src, job.scratch / "mixed.pre.onnx")
-    counter = [0]
+    relus, counter = relu_outputs(pre), [0]
 
     def runner(model: Path | bytes) -> Any:
         sess = ort.InferenceSession(model if isinstance(model, bytes) else str(model),
@@ -159,10 +183,9 @@ def mixed_int8(src: Path, dst: Path, job: Any, net: Any) -> dict[str, Any]:
 
     ref = TorchRunner(net)
     try:
-        meter = DropMeter(job.val_sets, ref)
+        best, res = search_mixed(qdq_layers, build, lambda path, layers: runner(bypass_qdq(path, layers, relus)),
+                                 DropMeter(job.val_sets, ref), job.max_drop, job.log)
     finally:
         ref.close()
-    best, res = search_mixed(qdq_layers, build, lambda path, layers: runner(bypass_qdq(path, layers)), meter,
-                             job.max_drop, job.log)
     shutil.copyfile(best, dst)
     return {"quantization": {**_record(), "mixed": res.to_json(job.max_drop)}}

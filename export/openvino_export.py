@@ -153,11 +153,10 @@ def _mixed(nncf: Any, model: Any, job: ExportJob, net: nn.Module | None) -> tupl
 
     ref = TorchRunner(net)
     try:
-        meter = DropMeter(job.val_sets, ref)
+        q, res = search_mixed(ov_layers, build, lambda q, layers: runner(bypass(q, layers)),
+                              DropMeter(job.val_sets, ref), job.max_drop, job.log)
     finally:
         ref.close()
-    q, res = search_mixed(ov_layers, build, lambda q, layers: runner(bypass(q, layers)), meter, job.max_drop,
-                          job.log)
     return q, res.to_json(job.max_drop)
 
 

@@ -153,6 +153,6 @@ class ParityReport:
         if not bad:
             return None
         first = bad[0]
-        why = first.message or f"{first.rule} not met"
+        why = first.message or (first.rule if "budget" in (first.rule or "") else f"{first.rule} not met")
         return (f"parity failed for {len(bad)} of {len(self.artifacts)} artifacts "
                 f"(first: {first.name}: {first.status}: {why})")

@@ -209,3 +209,39 @@ def test_parity_shows_the_export_drops_and_fails_over_the_recorded_budget(tmp_pa
     (folder / "manifest.json").write_text(json.dumps(m))
     (res,) = run_parity(tmp_path / "a", **kw).artifacts
     assert res.status == "fail" and "over the 1e-06 dB budget its export recorded" in res.rule, res.rule
+
+
+def test_bypassing_every_activation_quantizer_gives_back_the_float_model(tmp_path):
+    """The ranking probe of ``--mixed`` (ONNX Runtime): with every activation quantizer bypassed (the Relus the
+    quantizer folded put back), only the INT8 weights differ from float: far closer than plain INT8."""
+    import onnxruntime as ort
+
+    from pngan.export import export
+    from pngan.export.onnx_quantize import bypass_qdq, pre_process, qdq_layers, relu_outputs
+    from pngan.export.shapes import ShapeSpec
+    from pngan.metrics import psnr_float
+    from pngan.models import default_weights, load_model
+
+    net = load_model("dncnn", default_weights("dncnn"))
+    shapes = ShapeSpec(min_hw=(8, 8), opt_hw=(32, 32))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        f32 = export(net, "onnx", tmp_path / "f", shapes=shapes, validate=False) / "model.onnx"
+        q = export(net, "onnx", tmp_path / "q", precision="int8", calib_dir=_photos(tmp_path / "c", sigma=1.0),
+                   calib_samples=4, shapes=shapes, validate=False) / "model.onnx"
+    relus = relu_outputs(pre_process(f32, tmp_path / "pre.onnx"))
+    assert relus, "DnCNN has Relus"
+    x = _pairs(tmp_path / "v", n=1, sigma=25)  # a noisy photo-like input
+    from pngan.io.images import read_image
+
+    img = read_image(next((x / "input").iterdir())).transpose(2, 0, 1)[None].astype(np.float32)
+
+    def run(model):
+        s = ort.InferenceSession(model if isinstance(model, bytes) else str(model), providers=["CPUExecutionProvider"])
+        return s.run(None, {s.get_inputs()[0].name: img})[0]
+
+    ref = run(f32)
+    plain, bypassed = psnr_float(ref, run(q)), psnr_float(ref, run(bypass_qdq(q, qdq_layers(q), relus)))
+    assert bypassed > plain + 3.0, (plain, bypassed)
+    broken = psnr_float(ref, run(bypass_qdq(q, qdq_layers(q))))  # without the Relus put back
+    assert broken < bypassed - 3.0, (broken, bypassed)

@@ -12,10 +12,16 @@ from pngan.runtimes.val_sets import FolderDrop
 COST = {"conv1": 0.05, "conv2": 0.40, "add1": 0.02, "conv3": 0.25, "shuffle": 0.01, "conv4": 0.10}  # dB each
 
 
-def _meter(run):
-    """A folder that loses the sum of the costs of the layers ``run`` quantizes (plus a floor)."""
-    lost = run()
-    return [FolderDrop("a", 1, 20.0, 30.0, 30.0 - lost / 2, 20.0), FolderDrop("b", 1, 5.0, 35.0, 35.0 - lost, 30.0)]
+class _Meter:
+    """Two folders; ``b`` loses the sum of the costs of the layers ``run`` quantizes (plus a floor), ``a`` half."""
+
+    def __call__(self, run):
+        lost = run()
+        return [FolderDrop("a", 1, 20.0, 30.0, 30.0 - lost / 2, 20.0),
+                FolderDrop("b", 1, 5.0, 35.0, 35.0 - lost, 30.0)]
+
+    def subset(self):
+        return self
 
 
 def _search(budget, floor=0.0):
@@ -30,7 +36,7 @@ def _search(budget, floor=0.0):
         lost = floor + sum(c for k, c in COST.items() if k not in bypassed)
         return lambda: lost
 
-    model, res = search_mixed(lambda _m: list(COST), build, probe, _meter, budget)
+    model, res = search_mixed(lambda _m: list(COST), build, probe, _Meter(), budget)
     return model, res, built
 
 
