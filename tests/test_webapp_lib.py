@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import _thread
 import json
+import signal
 import threading
 import urllib.request
 from pathlib import Path
@@ -83,7 +84,7 @@ def _built(tmp_path: Path) -> Path:
 
 def test_serve_app_headers_and_ctrl_c(tmp_path):
     """The page's headers (COOP/COEP, types); Ctrl-C returns from serve_app and frees the port."""
-    folder, seen = _built(tmp_path), {}
+    folder, seen, stopped = _built(tmp_path), {}, threading.Event()
 
     def fetch(url: str) -> None:
         try:
@@ -91,13 +92,19 @@ def test_serve_app_headers_and_ctrl_c(tmp_path):
                 with urllib.request.urlopen(url + name, timeout=10) as r:
                     seen[name] = dict(r.headers)
         finally:
-            _thread.interrupt_main()  # as Ctrl-C
+            while not stopped.wait(0.5):  # as Ctrl-C, again until serve_app has returned (one can be lost)
+                _thread.interrupt_main()
 
     def ready(url: str) -> None:
         seen["url"] = url
         threading.Thread(target=fetch, args=(url,), daemon=True).start()
 
-    serve_app(folder, port=0, quiet=True, on_ready=ready)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # an earlier test may have replaced it
+    try:
+        serve_app(folder, port=0, quiet=True, on_ready=ready)
+    finally:
+        stopped.set()
+        signal.signal(signal.SIGINT, previous)
     assert seen["url"].startswith("http://127.0.0.1:")
     for name in ("index.html", "m.mjs", "w.wasm"):
         assert seen[name]["Cross-Origin-Opener-Policy"] == "same-origin"
