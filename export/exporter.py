@@ -8,7 +8,7 @@ import tempfile
 import time
 import warnings
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import torch.nn as nn
 
@@ -16,11 +16,12 @@ from pngan.io.atomic import atomic_dir, make_dir, write_error
 from pngan.calibration.source import DEFAULT_SAMPLES
 from pngan.errors import PnganError, PnganWarning
 from pngan.export.plan import (MIXED_TARGETS, Budget, CalibrationNote, ExportPlan, artifact_dirname, calibrate,
-                               calibration_for, plan_export, tiling_record)
+                               calibration_for, model_kind, plan_export, tiling_record)
 from pngan.export.shapes import ShapeSpec
 from pngan.export.targets import TARGETS, Target, available
 from pngan.export.validate import fix_hint, validate_artifact, validation_images
 from pngan.models.inputs import input_sigma
+from pngan.runtimes import formats
 from pngan.runtimes.artifacts import artifact_size
 from pngan.runtimes.formats import PRECISIONS
 from pngan.runtimes.manifest import write_manifest
@@ -29,8 +30,8 @@ from pngan.runtimes.quiet import hush_loggers
 hush_loggers()  # torchao and torch log warnings on import (coremltools and the PT2E targets import them)
 
 __all__ = ["PRECISIONS", "TARGETS", "Budget", "CalibrationNote", "ExportPlan", "Target", "ValidationFailed",
-           "artifact_dirname",
-           "available", "calibration_for", "export", "export_all", "plan_export", "tiling_record", "write_export"]
+           "artifact_dirname", "available", "calibration_for", "export", "export_all", "export_targets",
+           "plan_export", "tiling_record", "write_export"]
 
 
 class ValidationFailed(PnganWarning):
@@ -124,10 +125,37 @@ def export(net: nn.Module, target: str, out: str | os.PathLike, *, precision: st
     return write_export(plan, stacklevel=3)
 
 
+def shared_inputs(net: nn.Module, targets: Sequence[str], kw: dict[str, Any]) -> dict[str, Any]:
+    """``kw`` with what every target of one run reads alike read once: a denoiser's validation pairs and, when
+    one of ``targets`` calibrates INT8, the calibration data. One target reads them in ``plan_export``, after
+    its own checks (an existing folder fails before any data are read)."""
+    from pngan.runtimes.val_sets import val_sets_for
+
+    if len(targets) < 2:
+        return kw
+    kw, budget = dict(kw), kw.get("budget") or Budget()
+    _, generator = model_kind(net)
+    if not generator and kw.get("val_sets") is None and (kw.get("validate", True) or budget.mixed):
+        kw["val_sets"] = val_sets_for(budget.val_pairs, kw.get("seed", 0))
+    calibrates = any(TARGETS[formats.get(t).name].calibrates for t in targets)
+    if kw.get("precision", "fp32") == "int8" and calibrates and kw.get("calibration") is None:
+        kw["calibration"] = calibrate(net, kw.get("calib_dir"), samples=kw.get("calib_samples", DEFAULT_SAMPLES),
+                                      noise=kw.get("calib_noise", "auto"), seed=kw.get("seed", 0),
+                                      shapes=kw.get("shapes"), log=kw.get("log"), val_sets=kw.get("val_sets"),
+                                      stacklevel=4)
+    return kw
+
+
+def export_targets(net: nn.Module, targets: Sequence[str], out: str | os.PathLike, **kw: Any) -> list[Path]:
+    """``export`` to each of ``targets``, the calibration data and validation pairs read once (``shared_inputs``)."""
+    kw = shared_inputs(net, targets, kw)
+    return [export(net, target, out, **kw) for target in targets]
+
+
 def export_all(net: nn.Module, out: str | os.PathLike, **kw: Any) -> tuple[list[Path], dict[str, str]]:
     """Export every target available here; returns the folders written and ``{target: why skipped}``.
 
-    The calibration data are read once and shared by the INT8 targets.
+    The calibration data and validation pairs are read once and shared (``export_targets``).
     """
     precision = kw.get("precision", "fp32")
     if precision not in PRECISIONS:
@@ -135,19 +163,13 @@ def export_all(net: nn.Module, out: str | os.PathLike, **kw: Any) -> tuple[list[
     budget = kw.get("budget") or Budget()
     if budget.mixed and precision != "int8":
         raise PnganError("--mixed applies to --precision int8")
-    written, skipped = [], {}
-    if precision == "int8" and kw.get("calibration") is None:
-        kw["calibration"] = calibrate(net, kw.get("calib_dir"), samples=kw.get("calib_samples", DEFAULT_SAMPLES),
-                                      noise=kw.get("calib_noise", "auto"), seed=kw.get("seed", 0),
-                                      shapes=kw.get("shapes"), log=kw.get("log"), stacklevel=3)
+    targets, skipped = [], {}
     for target in TARGETS:
         why = available(target, precision)
+        if why is None and budget.mixed and target not in MIXED_TARGETS:
+            why = "--mixed: keeps no layers in float on this target"
         if why:
             skipped[target] = why
-            continue
-        opts = dict(kw)
-        if budget.mixed and target not in MIXED_TARGETS:
-            skipped[target] = "--mixed: keeps no layers in float on this target"
-            continue
-        written.append(export(net, target, out, **opts))
-    return written, skipped
+        else:
+            targets.append(target)
+    return export_targets(net, targets, out, **kw), skipped

@@ -9,7 +9,8 @@ from typing import Any, Callable
 from pngan.calibration import CalibrationSource
 from pngan.calibration.mix import CalibrationMix
 from pngan.export.shapes import ShapeSpec
-from pngan.runtimes.val_sets import DEFAULT_MAX_DROP, ValSet
+from pngan.runtimes.parity_rules import DEFAULT_MAX_DROP
+from pngan.runtimes.val_sets import ValSet
 
 
 @dataclass

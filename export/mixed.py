@@ -21,7 +21,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from pngan.errors import PnganError
-from pngan.runtimes.val_sets import FolderDrop, ValSet, score_sets, worst
+from pngan.runtimes.val_sets import FolderDrop, ValSet, centre_crop, score_sets, worst
 
 SHAPE_OPS = ("ShapeOf", "Shape", "Slice")  # read shapes, not values: never worth keeping in float
 Run = Callable[[np.ndarray], np.ndarray]
@@ -71,13 +71,8 @@ class DropMeter:
 
     def subset(self, images: int = PROBE_IMAGES, side: int = PROBE_SIDE) -> DropMeter:
         """A cheaper meter for ranking: the first ``images`` pairs of each set, centre ``side`` crops."""
-        def cut(a: np.ndarray) -> np.ndarray:
-            h, w = a.shape[:2]
-            y, x = max(0, (h - side) // 2), max(0, (w - side) // 2)
-            return np.ascontiguousarray(a[y:y + side, x:x + side])
-
-        small = [ValSet(s.name, tuple((i, cut(n), cut(c)) for i, n, c in s.items[:images]), s.source)
-                 for s in self.sets]
+        small = [ValSet(s.name, tuple((i, centre_crop(n, side), centre_crop(c, side)) for i, n, c in s.items[:images]),
+                        s.source) for s in self.sets]
         return DropMeter(small, self.torch_run)
 
 
@@ -148,3 +143,18 @@ def _smallest_k(ranked: list[str], build: Build, meter: DropMeter, max_drop: flo
         lo, hi = (lo, mid) if meets(mid) else (mid, hi)
     model, drops = tried[hi]
     return model, ranked[:hi], drops
+
+
+def search_for_job(net: Any, job: Any, layers_of: Callable[[Any], list[str]], build: Build,
+                   probe: Probe) -> tuple[Any, dict[str, Any]]:
+    """``search_mixed`` on an export job's validation pairs against ``net`` in torch: ``(model, manifest record)``."""
+    from pngan.runtimes.torch_runner import TorchRunner
+
+    if net is None or not job.val_sets:
+        raise PnganError("--mixed needs the torch model and validation pairs")
+    ref = TorchRunner(net)
+    try:
+        model, res = search_mixed(layers_of, build, probe, DropMeter(job.val_sets, ref), job.max_drop, job.log)
+    finally:
+        ref.close()
+    return model, res.to_json(job.max_drop)

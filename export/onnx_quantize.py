@@ -163,8 +163,7 @@ def mixed_int8(src: Path, dst: Path, job: Any, net: Any) -> dict[str, Any]:
 
     import onnxruntime as ort
 
-    from pngan.export.mixed import DropMeter, search_mixed
-    from pngan.runtimes.torch_runner import TorchRunner
+    from pngan.export.mixed import search_for_job
 
     pre = pre_process(src, job.scratch / "mixed.pre.onnx")
     relus, counter = relu_outputs(pre), [0]
@@ -181,11 +180,7 @@ def mixed_int8(src: Path, dst: Path, job: Any, net: Any) -> dict[str, Any]:
         to_int8(src, path, job.calibration, nodes_to_exclude=float_layers, pre=pre)
         return path, runner(path)
 
-    ref = TorchRunner(net)
-    try:
-        best, res = search_mixed(qdq_layers, build, lambda path, layers: runner(bypass_qdq(path, layers, relus)),
-                                 DropMeter(job.val_sets, ref), job.max_drop, job.log)
-    finally:
-        ref.close()
+    best, record = search_for_job(net, job, qdq_layers, build,
+                                  lambda path, layers: runner(bypass_qdq(path, layers, relus)))
     shutil.copyfile(best, dst)
-    return {"quantization": {**_record(), "mixed": res.to_json(job.max_drop)}}
+    return {"quantization": {**_record(), "mixed": record}}

@@ -42,16 +42,19 @@ def pin_input_range(model: Any, low: float = 0.0, high: float = 1.0) -> int:
     """
     from openvino import opset13
 
-    n = 0
-    for op in model.get_ordered_ops():
-        if op.get_type_name() != "FakeQuantize" or op.input_value(0).get_node().get_type_name() != "Parameter":
-            continue
+    ops = input_quantizers(model)
+    for op in ops:
         shape = op.input_value(1).get_node().get_data().shape
         for i, v in ((1, low), (2, high), (3, low), (4, high)):
             op.input(i).replace_source_output(opset13.constant(np.full(shape, v, np.float32)).output(0))
-        n += 1
     model.validate_nodes_and_infer_types()
-    return n
+    return len(ops)
+
+
+def input_quantizers(model: Any) -> list[Any]:
+    """The FakeQuantize ops fed by a model input."""
+    return [op for op in model.get_ordered_ops() if op.get_type_name() == "FakeQuantize"
+            and op.input_value(0).get_node().get_type_name() == "Parameter"]
 
 
 def _advanced(nncf: Any) -> Any:
@@ -127,19 +130,15 @@ def quantize_int8(model: Any, job: ExportJob, net: nn.Module | None = None) -> t
     else:
         q, info["mixed"] = _mixed(nncf, model, job, net)
         info["method"] = "nncf.quantize, ignored scope from the mixed-precision search"
-    info["pinned_input_quantizers"] = sum(1 for op in q.get_ordered_ops() if op.get_type_name() == "FakeQuantize"
-                                          and op.input_value(0).get_node().get_type_name() == "Parameter")
+    info["pinned_input_quantizers"] = len(input_quantizers(q))
     return q, info
 
 
 def _mixed(nncf: Any, model: Any, job: ExportJob, net: nn.Module | None) -> tuple[Any, dict[str, Any]]:
     import openvino as ov
 
-    from pngan.export.mixed import DropMeter, search_mixed
-    from pngan.runtimes.torch_runner import TorchRunner
+    from pngan.export.mixed import search_for_job
 
-    if net is None or not job.val_sets:
-        raise PnganError("--mixed needs the torch model and validation pairs")
     core = ov.Core()
 
     def runner(q: Any) -> Any:
@@ -151,13 +150,7 @@ def _mixed(nncf: Any, model: Any, job: ExportJob, net: nn.Module | None) -> tupl
         q = _quantize(nncf, model, job, float_layers)
         return q, runner(q)
 
-    ref = TorchRunner(net)
-    try:
-        q, res = search_mixed(ov_layers, build, lambda q, layers: runner(bypass(q, layers)),
-                              DropMeter(job.val_sets, ref), job.max_drop, job.log)
-    finally:
-        ref.close()
-    return q, res.to_json(job.max_drop)
+    return search_for_job(net, job, ov_layers, build, lambda q, layers: runner(bypass(q, layers)))
 
 
 def export_openvino(net: nn.Module, folder: Path, job: ExportJob) -> dict[str, Any]:

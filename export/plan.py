@@ -26,7 +26,8 @@ from pngan.models.smnet_noise import takes_noise
 from pngan.models.weights import sha256
 from pngan.runtimes import formats
 from pngan.runtimes.manifest import tool_versions
-from pngan.runtimes.val_sets import DEFAULT_MAX_DROP, ValSet, val_sets_for
+from pngan.runtimes.parity_rules import DEFAULT_MAX_DROP
+from pngan.runtimes.val_sets import ValSet, val_sets_for
 
 CalibDirs = str | os.PathLike | Sequence[str | os.PathLike] | None
 MIXED_TARGETS = ("openvino", "onnx")  # whose quantizers take a list of layers to keep in float
@@ -116,9 +117,10 @@ def level_note(calibration: CalibrationSource | CalibrationMix, sets: Sequence[V
 
 
 def calibrate(net: nn.Module, calib_dir: CalibDirs, *, samples: int, noise: str | bool, seed: int,
-              shapes: ShapeSpec | None, log: Callable[[str], None] | None,
+              shapes: ShapeSpec | None, log: Callable[[str], None] | None, val_sets: Sequence[ValSet] | None = None,
               stacklevel: int = 2) -> CalibrationSource | CalibrationMix:
-    """``calibration_for``, said on ``log``; without ``calib_dir`` a ``CalibrationNote`` (at ``stacklevel``)."""
+    """``calibration_for``, said on ``log``; a ``CalibrationNote`` (at ``stacklevel``) without ``calib_dir``, or
+    when a folder of ``val_sets`` carries much heavier noise than the crops (``level_note``)."""
     src = calibration_for(net, calib_dir, samples=samples, noise=noise, seed=seed, shapes=shapes)
     if log:
         log(f"calibration: {src.describe()}")
@@ -126,6 +128,8 @@ def calibrate(net: nn.Module, calib_dir: CalibDirs, *, samples: int, noise: str 
         warnings.warn(f"no --calib-dir: calibrating INT8 on the shipped sample images "
                       f"({src.samples} crops); pass --calib-dir for data like yours",
                       CalibrationNote, stacklevel=stacklevel)
+    elif val_sets and (note := level_note(src, val_sets)):
+        warnings.warn(note, CalibrationNote, stacklevel=stacklevel)
     return src
 
 
@@ -189,7 +193,7 @@ def _resolved_shapes(shapes: ShapeSpec | None, t: Target) -> ShapeSpec:
     return shapes
 
 
-def _model_kind(net: nn.Module) -> tuple[str, bool]:
+def model_kind(net: nn.Module) -> tuple[str, bool]:
     """``(registered name, is a generator)``; ``PnganError`` for a model the exporter cannot take."""
     name = getattr(net, "pngan_name", None)
     if name is None:
@@ -227,7 +231,7 @@ def plan_export(net: nn.Module, target: str, out: str | os.PathLike, *, precisio
     t = _check_target(target, precision)
     weights = _weights_file(weights) if weights is not None else None
     budget = budget or Budget()
-    name, generator = _model_kind(net)
+    name, generator = model_kind(net)
     budget.check(t.name, precision, generator)
     t.check()
     shapes = _resolved_shapes(shapes, t)
@@ -239,9 +243,7 @@ def plan_export(net: nn.Module, target: str, out: str | os.PathLike, *, precisio
     calibrates = precision == "int8" and t.calibrates
     if calibrates and calibration is None:
         calibration = calibrate(net, calib_dir, samples=calib_samples, noise=calib_noise, seed=seed, shapes=shapes,
-                                log=log, stacklevel=stacklevel + 1)
-    if calibrates and val_sets and calib_dir is not None and (note := level_note(calibration, val_sets)):
-        warnings.warn(note, CalibrationNote, stacklevel=stacklevel)
+                                log=log, val_sets=val_sets, stacklevel=stacklevel + 1)
     info = _metadata(net, name, t, precision, shapes, weights, generator)
     return ExportPlan(net, t, precision, folder, shapes, weights, calibration if calibrates else None,
                       budget.max_drop, info, tool_versions(*t.packages), generator, validate, seed, log, started,

@@ -15,7 +15,7 @@ from pngan.calibration.source import DEFAULT_SAMPLES
 from pngan.errors import PnganError
 from pngan.export.shapes import DEFAULT_MIN, DEFAULT_OPT, ShapeSpec
 from pngan.runtimes.formats import PRECISIONS, names
-from pngan.runtimes.val_sets import DEFAULT_MAX_DROP
+from pngan.runtimes.parity_rules import DEFAULT_MAX_DROP
 
 TARGET_CHOICES = [*names(), "all"]
 
@@ -136,5 +136,5 @@ def run_request(r: ExportRequest, log: Callable[[str], None] | None = None) -> E
         if r.targets == ("all",):
             written, skipped = exporter.export_all(net, r.out, **kw)
         else:
-            written, skipped = [exporter.export(net, target, r.out, **kw) for target in r.targets], {}
+            written, skipped = exporter.export_targets(net, r.targets, r.out, **kw), {}
     return _outcome(written, skipped)

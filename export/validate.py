@@ -10,6 +10,7 @@ inputs. The record is the manifest's ``validation``, printed as one line per art
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 from typing import Any
@@ -20,8 +21,8 @@ import torch.nn as nn
 from pngan.calibration import CalibrationSource
 from pngan.errors import BackendMissingError
 from pngan.runtimes.base import PlatformError
-from pngan.runtimes.parity_rules import Scores, Thresholds, judge, margin
-from pngan.runtimes.val_sets import DEFAULT_MAX_DROP, ValSet, default_val_sets, score_sets, worst
+from pngan.runtimes.parity_rules import DEFAULT_MAX_DROP, Scores, Thresholds, judge, margin
+from pngan.runtimes.val_sets import ValSet, default_val_sets, score_sets, worst
 
 VALIDATE_IMAGES = 4
 
@@ -92,8 +93,6 @@ def validate_artifact(folder: Path, net: nn.Module, *, generator: bool,
 def _validate_denoiser(runner: Any, ref: Any, sets: list[ValSet], max_drop: float, allow_drop: bool,
                        thresholds: Thresholds | None) -> dict[str, Any]:
     """Per-folder denoised drops, the output rules on every validation input, and the budget."""
-    import dataclasses
-
     outputs: list[tuple[np.ndarray, np.ndarray]] = []
     xs: list[np.ndarray] = []
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pngan.errors import PnganError
 
 MIN_TORCH_GAIN_DB = 0.1
+DEFAULT_MAX_DROP = 0.3  # dB of denoised PSNR an INT8 artifact may lose (parity's rule, the export's --max-drop)
 
 
 @dataclass
@@ -34,7 +35,7 @@ class Thresholds:
 
     fp32_db: float = 60.0
     fp16_db: float = 45.0
-    int8_delta_db: float = 0.3
+    int8_delta_db: float = DEFAULT_MAX_DROP
     int8_output_db: float = 30.0
     fp32_margin_db: float = 30.0
     fp16_margin_db: float = 10.0

@@ -19,7 +19,6 @@ from pngan.errors import PnganError
 
 VAL_MAX_IMAGES = 32  # pairs scored per folder (sorted by id, the first ones)
 VAL_MAX_SIDE = 1024  # larger images are scored on their centre crop of this size
-DEFAULT_MAX_DROP = 0.3  # dB of denoised PSNR an artifact may lose on any validation folder
 # (name, what, noise): the shipped samples at a DSLR level (PolyU ~4.6/255), the samples' own level, a phone's
 DEFAULT_LEVELS = (("samples:dslr", "Poisson-Gaussian, std ~4/255", ("pg", 6e-4, 4e-5)),
                   ("samples:mid", "Poisson-Gaussian, std ~11/255", ("pg", 4e-3, 2e-4)),
@@ -83,7 +82,8 @@ def default_val_sets(seed: int = 0) -> list[ValSet]:
     return out
 
 
-def _centre(img: np.ndarray, side: int) -> np.ndarray:
+def centre_crop(img: np.ndarray, side: int) -> np.ndarray:
+    """The centre ``side`` x ``side`` crop of an (H, W, C) image (the whole side where it is shorter)."""
     h, w = img.shape[:2]
     y, x = max(0, (h - side) // 2), max(0, (w - side) // 2)
     return np.ascontiguousarray(img[y:y + side, x:x + side])
@@ -100,7 +100,7 @@ def folder_val_set(root: str | os.PathLike) -> ValSet:
         pairs = folder_pairs(path, limit=VAL_MAX_IMAGES)
     except PnganError as e:
         raise type(e)(f"--val-pairs {path}: {e}") from None
-    items = tuple((i, _centre(n, VAL_MAX_SIDE), _centre(c, VAL_MAX_SIDE)) for i, n, c in pairs.items)
+    items = tuple((i, centre_crop(n, VAL_MAX_SIDE), centre_crop(c, VAL_MAX_SIDE)) for i, n, c in pairs.items)
     return ValSet(_short(path), items, pairs.source)
 
 

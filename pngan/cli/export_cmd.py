@@ -15,7 +15,7 @@ from pngan.errors import PnganError
 from pngan.export.request import TARGET_CHOICES, ExportRequest, run_request
 from pngan.export.shapes import DEFAULT_MAX, DEFAULT_MIN, DEFAULT_OPT
 from pngan.runtimes.formats import FORMATS
-from pngan.runtimes.val_sets import DEFAULT_MAX_DROP
+from pngan.runtimes.parity_rules import DEFAULT_MAX_DROP
 from pngan.weights import DEFAULT_DENOISER
 
 ET_MAX = FORMATS["executorch"].default_max
