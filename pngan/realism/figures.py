@@ -88,24 +88,33 @@ def _nice_ticks(lo: float, hi: float, fmt: Callable[[float], str], n: int = 6):
     return [(v, fmt(v)) for v in np.arange(np.ceil(lo / step) * step, hi + 1e-9, step)]
 
 
-def nlf_figure(real: dict, fake: dict, title: str, width: int = 720, height: int = 420) -> np.ndarray:
-    """Noise std against clean intensity per channel: real solid, fake dashed."""
-    xs = real["intensity"]
-    vals = [v for s in (real, fake) for row in s["std"] for v in row if v is not None]
-    top = max(vals + [1.0]) * 1.1
-    canvas, d, pt = _axes(width, height, (0, 1), (0, top), "clean intensity (0-255)", "noise std (0-255)", title,
+def nlf_plot(series: Sequence[tuple[Sequence[float], Sequence[Sequence[float | None]], Sequence[tuple], bool]],
+             title: str, x_label: str, legend: str, *, width: int = 720, height: int = 420, headroom: float = 1.1,
+             dot: int = 2) -> np.ndarray:
+    """Noise std (0-255) against intensity per channel: one ``(intensity, std rows, 3 colours, dashed)`` per series,
+    a missing value (``None``) drawn as no point."""
+    vals = [v for _, rows, _, _ in series for row in rows for v in row if v is not None]
+    top = max(vals + [1.0]) * headroom
+    canvas, d, pt = _axes(width, height, (0, 1), (0, top), x_label, "noise std (0-255)", title,
                           [(v, f"{v * 255:.0f}") for v in np.linspace(0, 1, 6)],
                           _nice_ticks(0, top, lambda v: f"{v:g}", 5))
-    for stats, rgb, dashed in ((real, _REAL, False), (fake, _FAKE, True)):
-        for c in range(3):
-            col = _shade(rgb, _CHANNEL_SHADE[c])
-            pts = [pt(x, row[c]) for x, row in zip(xs, stats["std"]) if row[c] is not None]
+    for xs, rows, colours, dashed in series:
+        for c, col in enumerate(colours):
+            pts = [pt(x, row[c]) for x, row in zip(xs, rows) if row[c] is not None]
             if len(pts) > 1:
                 _polyline(d, pts, col, dashed)
             for p in pts:
-                d.ellipse([p[0] - 2, p[1] - 2, p[0] + 2, p[1] + 2], fill=col)
-    d.text((72, 44), "real: solid   fake: dashed   R, G, B dark to light", fill="black", font=_font(11))
+                d.ellipse([p[0] - dot, p[1] - dot, p[0] + dot, p[1] + dot], fill=col)
+    d.text((72, 44), legend, fill="black", font=_font(11))
     return np.asarray(canvas)
+
+
+def nlf_figure(real: dict, fake: dict, title: str, width: int = 720, height: int = 420) -> np.ndarray:
+    """Noise std against clean intensity per channel: real solid, fake dashed."""
+    shades = [[_shade(rgb, s) for s in _CHANNEL_SHADE] for rgb in (_REAL, _FAKE)]
+    return nlf_plot([(real["intensity"], real["std"], shades[0], False),
+                     (real["intensity"], fake["std"], shades[1], True)], title, "clean intensity (0-255)",
+                    "real: solid   fake: dashed   R, G, B dark to light", width=width, height=height)
 
 
 def nlf_panels(real: dict, fake: dict, columns: int = 3) -> np.ndarray:

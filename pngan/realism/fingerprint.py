@@ -216,26 +216,13 @@ _COLOURS = ((214, 39, 40), (44, 160, 44), (31, 119, 180))
 
 def nlf_figure(fp: NoiseFingerprint, truth: NoiseFingerprint | None = None) -> np.ndarray:
     """(H, W, 3) uint8: noise std against intensity per channel; the estimate solid, pair truth dashed."""
-    from pngan.realism.figures import _axes, _font, _nice_ticks, _polyline
+    from pngan.realism.figures import nlf_plot
 
-    vals = [v for f in (fp, truth) if f is not None for row in f.nlf for v in row if v is not None]
-    top = max(vals + [1.0]) * 1.15
     title = (f"noise level function, {fp.images} photo(s), from the {fp.source} photos"
              + (" (solid) and from noisy - clean (dashed)" if truth is not None else ""))
-    canvas, d, pt = _axes(720, 420, (0, 1), (0, top), "intensity (0-255)", "noise std (0-255)", title,
-                          [(v, f"{v * 255:.0f}") for v in np.linspace(0, 1, 6)],
-                          _nice_ticks(0, top, lambda v: f"{v:g}", 5))
-    for f, dashed in ((fp, False), (truth, True)):
-        if f is None:
-            continue
-        for c, col in enumerate(_COLOURS):
-            pts = [pt(x, row[c]) for x, row in zip(f.intensity, f.nlf) if row[c] is not None]
-            if len(pts) > 1:
-                _polyline(d, pts, col, dashed)
-            for p in pts:
-                d.ellipse([p[0] - 3, p[1] - 3, p[0] + 3, p[1] + 3], fill=col)
-    d.text((72, 44), "R, G, B; a missing point: too few measurements in that bin", fill="black", font=_font(11))
-    return np.asarray(canvas)
+    series = [(f.intensity, f.nlf, _COLOURS, dashed) for f, dashed in ((fp, False), (truth, True)) if f is not None]
+    return nlf_plot(series, title, "intensity (0-255)", "R, G, B; a missing point: too few measurements in that bin",
+                    headroom=1.15, dot=3)
 
 
 def _cells(values: Sequence, fmt: str, width: int = 7) -> str:
