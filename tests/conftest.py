@@ -13,18 +13,52 @@ torch.set_num_threads(2)
 # runtimes, train, or run whole reliability campaigns; browser: tests driving Chromium; gpu: tests needing CUDA.
 
 
+def write_random_pairs(root, names=("a", "b"), seed: int = 0, noise: float = 0.02, tokens=("mean", "real")):
+    """``root`` with a 24x24 random clean image per name in ``groundtruth/`` (``<name>_<tokens[0]>.png``) and it
+    plus Gaussian ``noise`` in ``input/`` (``<name>_<tokens[1]>.png``); returns ``root``."""
+    from pngan.io.images import write_image
+
+    rng = np.random.default_rng(seed)
+    for n in names:
+        c = rng.random((24, 24, 3)).astype(np.float32)
+        write_image(root / "groundtruth" / f"{n}_{tokens[0]}.png", c)
+        write_image(root / "input" / f"{n}_{tokens[1]}.png", np.clip(c + noise * rng.standard_normal(c.shape), 0, 1))
+    return root
+
+
+@pytest.fixture(scope="session")
+def random_pairs():
+    """Factory: ``write_random_pairs`` (training and preflight tests)."""
+    return write_random_pairs
+
+
 @pytest.fixture(scope="module")
 def tiny_train_pairs(tmp_path_factory):
     """Two 24x24 noisy/clean pairs with PolyU names (``a_real``/``a_mean``, ``b_...``) for training tests."""
-    from pngan.io.images import write_image
+    return write_random_pairs(tmp_path_factory.mktemp("pairs"))
 
-    root = tmp_path_factory.mktemp("pairs")
-    rng = np.random.default_rng(0)
-    for n in ("a", "b"):
-        c = rng.random((24, 24, 3)).astype(np.float32)
-        write_image(root / "groundtruth" / f"{n}_mean.png", c)
-        write_image(root / "input" / f"{n}_real.png", np.clip(c + 0.02 * rng.standard_normal(c.shape), 0, 1))
-    return root
+
+@pytest.fixture(scope="session")
+def tiny_dncnn_weights(tmp_path_factory):
+    """A seeded DnCNN of 3 layers x 8 features saved as ``.safetensors`` (export tests)."""
+    from pngan.models import build, save_weights
+
+    torch.manual_seed(0)
+    return save_weights(build("dncnn", features=8, depth=3), tmp_path_factory.mktemp("w") / "w.safetensors")
+
+
+@pytest.fixture(scope="session")
+def one_error_line():
+    """Check that a ``CliRunner`` result failed with exit 1 and exactly one ``error:`` line; returns that line."""
+
+    def check(r) -> str:
+        assert r.exit_code == 1, r.output
+        assert "Traceback" not in r.output
+        lines = [ln for ln in r.output.splitlines() if ln.strip()]
+        assert len(lines) == 1 and lines[0].startswith("error: "), r.output
+        return lines[0]
+
+    return check
 
 
 @pytest.fixture

@@ -45,14 +45,6 @@ def _run(*args: str):
     return CliRunner().invoke(main, ["eval-noise", *args])
 
 
-def _one_error_line(r) -> str:
-    assert r.exit_code == 1, r.output
-    assert "Traceback" not in r.output
-    lines = [ln for ln in r.output.splitlines() if ln.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), r.output
-    return lines[0]
-
-
 def test_pair_stem():
     assert pair_stem(Path("X_3_mean.JPG")) == pair_stem(Path("X_3_real.png")) == "X_3"
     assert pair_stem(Path("0001_GT_SRGB_010.PNG")) == pair_stem(Path("0001_NOISY_SRGB_010.PNG")) == "0001_SRGB_010"
@@ -113,47 +105,47 @@ def test_single_fake_per_image_and_fake_suffix(folders, tmp_path):
     assert res["hist_kld"] == res["spectrum_db"] == res["autocorrelation_mae"] == 0.0
 
 
-def test_mismatched_names(folders):
+def test_mismatched_names(folders, one_error_line):
     (folders["fake"] / "zz_0.png").write_bytes((folders["fake"] / "a1_0.png").read_bytes())
     r = _run("--clean", str(folders["clean"]), "--real", str(folders["real"]), "--fake", str(folders["fake"]))
-    assert "zz_0.png" in _one_error_line(r)
+    assert "zz_0.png" in one_error_line(r)
 
 
-def test_missing_real(folders):
+def test_missing_real(folders, one_error_line):
     (folders["real"] / "b2_real.png").unlink()
     r = _run("--clean", str(folders["clean"]), "--real", str(folders["real"]), "--fake", str(folders["fake"]))
-    assert "b2" in _one_error_line(r)
+    assert "b2" in one_error_line(r)
 
 
-def test_missing_fake(folders):
+def test_missing_fake(folders, one_error_line):
     for k in range(2):
         (folders["fake"] / f"b2_{k}.png").unlink()
     r = _run("--clean", str(folders["clean"]), "--real", str(folders["real"]), "--fake", str(folders["fake"]))
-    assert "b2" in _one_error_line(r)
+    assert "b2" in one_error_line(r)
 
 
-def test_empty_and_missing_folders(folders, tmp_path):
+def test_empty_and_missing_folders(folders, tmp_path, one_error_line):
     empty = tmp_path / "empty"
     empty.mkdir()
-    _one_error_line(_run("--clean", str(folders["clean"]), "--real", str(folders["real"]), "--fake", str(empty)))
-    _one_error_line(_run("--clean", str(empty), "--real", str(folders["real"]), "--fake", str(folders["fake"])))
-    _one_error_line(_run("--clean", str(tmp_path / "nope"), "--real", str(folders["real"]),
+    one_error_line(_run("--clean", str(folders["clean"]), "--real", str(folders["real"]), "--fake", str(empty)))
+    one_error_line(_run("--clean", str(empty), "--real", str(folders["real"]), "--fake", str(folders["fake"])))
+    one_error_line(_run("--clean", str(tmp_path / "nope"), "--real", str(folders["real"]),
                          "--fake", str(folders["fake"])))
 
 
 @pytest.mark.parametrize("role", ["real", "fake"])
-def test_size_mismatch_writes_nothing(folders, tmp_path, role):
+def test_size_mismatch_writes_nothing(folders, tmp_path, role, one_error_line):
     bad = folders["real"] / "b2_real.png" if role == "real" else folders["fake"] / "b2_1.png"
     write_image(bad, np.zeros((20, 30, 3), np.float32))
     r = _run("--clean", str(folders["clean"]), "--real", str(folders["real"]), "--fake", str(folders["fake"]),
              "--json", str(tmp_path / "r.json"), "--figures", str(tmp_path / "figs"))
-    line = _one_error_line(r)
+    line = one_error_line(r)
     assert "size mismatch" in line and bad.name in line and "b2_mean.png is 64x48" in line
     assert not (tmp_path / "r.json").exists() and not (tmp_path / "figs").exists()
 
 
 @pytest.mark.parametrize("h,w", [(6, 40), (40, 12), (15, 15)])
-def test_images_too_small_for_the_statistics(tmp_path, h, w):
+def test_images_too_small_for_the_statistics(tmp_path, h, w, one_error_line):
     """AKLD's 7x7 window, lags up to 3 and two 8x8 blocks need 16x16: one line naming the pair, nothing written."""
     for i, (hh, ww) in enumerate(((32, 32), (h, w))):
         c = np.random.default_rng(i).random((hh, ww, 3)).astype(np.float32)
@@ -162,13 +154,13 @@ def test_images_too_small_for_the_statistics(tmp_path, h, w):
         write_image(tmp_path / "fake" / f"p{i}.png", _noisy(c, 5, 2))
     r = _run("--clean", str(tmp_path / "clean"), "--real", str(tmp_path / "real"), "--fake", str(tmp_path / "fake"),
              "--json", str(tmp_path / "r.json"), "--figures", str(tmp_path / "figs"))
-    line = _one_error_line(r)
+    line = one_error_line(r)
     assert f"p1: p1_mean.png is {w}x{h}: the noise statistics need at least 16x16 pixels" in line
     assert not (tmp_path / "r.json").exists() and not (tmp_path / "figs").exists()
 
 
-def test_needs_exactly_one_fake_source(folders):
-    line = _one_error_line(_run("--clean", str(folders["clean"]), "--real", str(folders["real"]),
+def test_needs_exactly_one_fake_source(folders, one_error_line):
+    line = one_error_line(_run("--clean", str(folders["clean"]), "--real", str(folders["real"]),
                                 "--fake", str(folders["fake"]), "--weights", "smnet-s"))
     assert "--fake DIR or --weights PATH|NAME, not both" in line
 
@@ -223,7 +215,7 @@ def test_help_names_the_options_and_the_default():
     ("notes.pth", "notes.pth: not a .safetensors file"),
     ("empty.safetensors", "empty.safetensors: "),
 ])
-def test_weights_that_are_not_a_generator(small_pairs, tmp_path, monkeypatch, weights, says):
+def test_weights_that_are_not_a_generator(small_pairs, tmp_path, monkeypatch, weights, says, one_error_line):
     """One line naming what was passed and what to pass: never 'give the model name (--model or --method)'."""
     from pngan.models import build, save_weights
 
@@ -232,7 +224,7 @@ def test_weights_that_are_not_a_generator(small_pairs, tmp_path, monkeypatch, we
     save_weights(build("dncnn", features=8, depth=3), tmp_path / "d.safetensors")
     (tmp_path / "notes.pth").write_bytes(b"not a checkpoint")
     (tmp_path / "empty.safetensors").write_bytes(b"")
-    line = _one_error_line(_run("--data", str(small_pairs), "--weights", weights, "--json", "r.json"))
+    line = one_error_line(_run("--data", str(small_pairs), "--weights", weights, "--json", "r.json"))
     assert says in line, line
     assert "--weights takes a generator .safetensors file or a shipped name (smnet-s, smnet-n_polyu, smnet-n_polyu-chroma, smnet-s_polyu" \
         in line
@@ -262,21 +254,21 @@ def test_generator_path(tmp_path, seeded):
     assert res["akld"] == pytest.approx(akld_image(c8, r8, fakes))
 
 
-def test_denoiser_weights_are_not_a_generator(folders, tmp_path):
+def test_denoiser_weights_are_not_a_generator(folders, tmp_path, one_error_line):
     from pngan.models import build, save_weights
 
     weights = save_weights(build("dncnn"), tmp_path / "d.safetensors")
     r = _run("--clean", str(folders["clean"]), "--real", str(folders["real"]), "--generator", str(weights),
              "--json", str(tmp_path / "r.json"))
-    assert "holds a dncnn denoiser, not a noise generator" in _one_error_line(r)
+    assert "holds a dncnn denoiser, not a noise generator" in one_error_line(r)
     assert not (tmp_path / "r.json").exists()
 
 
-def test_bad_generator_weights(folders, tmp_path):
+def test_bad_generator_weights(folders, tmp_path, one_error_line):
     bad = tmp_path / "bad.safetensors"
     bad.write_bytes(b"not weights")
     r = _run("--clean", str(folders["clean"]), "--real", str(folders["real"]), "--generator", str(bad))
-    _one_error_line(r)
+    one_error_line(r)
 
 
 def test_images_ahead_give_the_plain_loop_numbers(tmp_path):

@@ -17,7 +17,7 @@ from PIL import Image
 pytest.importorskip("onnxruntime", reason="the 'export' extra is not installed")
 
 from pngan.cli.export_cmd import main  # noqa: E402
-from pngan.models import build, save_weights  # noqa: E402
+from pngan.models import build  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -25,9 +25,8 @@ SHAPE = ["--opt-shape", "32", "32", "--min-shape", "8", "8"]
 
 
 @pytest.fixture(scope="module")
-def weights(tmp_path_factory):
-    torch.manual_seed(0)
-    return save_weights(build("dncnn", features=8, depth=3), tmp_path_factory.mktemp("w") / "w.safetensors")
+def weights(tiny_dncnn_weights):
+    return tiny_dncnn_weights
 
 
 def _pairs(root, n=4, size=(40, 48), sigma=20.0, seed=0, clean_size=None):

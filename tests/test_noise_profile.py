@@ -156,14 +156,6 @@ def _run(*args: str):
     return CliRunner().invoke(main, ["noise-profile", *args])
 
 
-def _one_error_line(r) -> str:
-    assert r.exit_code == 1, r.output
-    assert "Traceback" not in r.output
-    lines = [ln for ln in r.output.splitlines() if ln.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), r.output
-    return lines[0]
-
-
 def test_cli_prints_and_writes(tmp_path):
     root = _pairs_folder(tmp_path / "set", lambda c, i: add_awgn(c, 8.0, 60 + i))
     out_json, fig = tmp_path / "out" / "fp.json", tmp_path / "out" / "nlf.png"
@@ -198,7 +190,7 @@ def _write(folder, images: dict) -> None:
     ("unpaired", "no noisy/clean folders"),
     ("figure is a folder", "--figure"),
 ])
-def test_cli_bad_input_one_line_nothing_written(tmp_path, case, message):
+def test_cli_bad_input_one_line_nothing_written(tmp_path, case, message, one_error_line):
     folder = tmp_path / "photos"
     if case != "missing":
         folder.mkdir()
@@ -218,6 +210,6 @@ def test_cli_bad_input_one_line_nothing_written(tmp_path, case, message):
         fig = tmp_path / "figs"
         fig.mkdir()
     args = [str(folder), "--json", str(out_json), "--figure", str(fig)] + (["--pairs"] if case == "unpaired" else [])
-    line = _one_error_line(_run(*args))
+    line = one_error_line(_run(*args))
     assert message in line, line
     assert not out_json.exists() and not fig.is_file() and not list(tmp_path.glob(".fp.json*"))

@@ -5,32 +5,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 from click.testing import CliRunner
 
 from pngan.cli import main
 from pngan.errors import PnganError
-from pngan.io.images import write_image
 from pngan.train.data import CropBank, folder_and_repeat, training_pairs
 
 DN = ["model.denoiser_config={features=8, depth=3}", "model.denoiser_weights=", "data.patch=16", "data.batch=2",
       "run.val_every=0", "run.log_every=1", "run.threads=1", "optim.steps=2", "--no-progress"]
 
 
-def _folder(root: Path, names: tuple[str, ...], seed: int) -> Path:
-    rng = np.random.default_rng(seed)
-    for n in names:
-        c = rng.random((24, 24, 3)).astype(np.float32)
-        write_image(root / "groundtruth" / f"{n}_GT.png", c)
-        write_image(root / "input" / f"{n}_NOISY.png", np.clip(c + 0.05 * rng.standard_normal(c.shape), 0, 1))
-    return root
-
-
 @pytest.fixture(scope="module")
-def sets(tmp_path_factory) -> tuple[Path, Path]:
+def sets(tmp_path_factory, random_pairs) -> tuple[Path, Path]:
     root = tmp_path_factory.mktemp("sets")
-    return _folder(root / "dslr", ("a", "b", "c"), 0), _folder(root / "phone", ("p",), 1)
+    kw = dict(noise=0.05, tokens=("GT", "NOISY"))
+    return random_pairs(root / "dslr", ("a", "b", "c"), 0, **kw), random_pairs(root / "phone", ("p",), 1, **kw)
 
 
 def test_entries_and_repeats(sets):

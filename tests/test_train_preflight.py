@@ -16,15 +16,6 @@ TINY = ["model.generator_config={n_feat=8}", "model.discriminator_config={n_feat
         "optim.steps=1", "run.threads=1"]
 
 
-def _pairs(root, names=("a", "b")):
-    rng = np.random.default_rng(0)
-    for n in names:
-        c = rng.random((24, 24, 3)).astype(np.float32)
-        write_image(root / "groundtruth" / f"{n}_mean.png", c)
-        write_image(root / "input" / f"{n}_real.png", np.clip(c + 0.02 * rng.standard_normal(c.shape), 0, 1))
-    return root
-
-
 @pytest.fixture(scope="module")
 def weights(tmp_path_factory):
     d = tmp_path_factory.mktemp("w")
@@ -54,8 +45,8 @@ def test_folder_without_pairs(tmp_path):
     _one_error(r, out, "empty/input", "folder has no images")
 
 
-def test_generator_used_as_denoiser_and_the_reverse(tmp_path, weights):
-    pairs, out = _pairs(tmp_path / "p"), tmp_path / "run"
+def test_generator_used_as_denoiser_and_the_reverse(tmp_path, weights, random_pairs):
+    pairs, out = random_pairs(tmp_path / "p"), tmp_path / "run"
     r = _train("pngan", f"data.train_dir={pairs}", f"run.out_dir={out}", f"model.denoiser_weights={weights['gen']}",
                *TINY)
     _one_error(r, out, "holds a smnet-s generator, not a denoiser")
@@ -65,8 +56,8 @@ def test_generator_used_as_denoiser_and_the_reverse(tmp_path, weights):
     _one_error(r, out, "holds a dncnn denoiser, not a generator")
 
 
-def test_alignment_denoiser_of_another_architecture(tmp_path, weights):
-    pairs, out = _pairs(tmp_path / "p"), tmp_path / "run"
+def test_alignment_denoiser_of_another_architecture(tmp_path, weights, random_pairs):
+    pairs, out = random_pairs(tmp_path / "p"), tmp_path / "run"
     r = _train("pngan", f"data.train_dir={pairs}", f"run.out_dir={out}", "model.denoiser=dncnn",
                f"model.denoiser_weights={weights['ridnet']}", *TINY)
     _one_error(r, out, "holds ridnet weights", "dncnn")
@@ -74,15 +65,15 @@ def test_alignment_denoiser_of_another_architecture(tmp_path, weights):
     _one_error(r, out, "model.denoiser=smnet-s is a generator")
 
 
-def test_val_folder_overlapping_train_warns_and_trains(tmp_path, weights):
-    pairs, out = _pairs(tmp_path / "p"), tmp_path / "run"
+def test_val_folder_overlapping_train_warns_and_trains(tmp_path, weights, random_pairs):
+    pairs, out = random_pairs(tmp_path / "p"), tmp_path / "run"
     r = _train("denoiser", f"data.train_dir={pairs}", f"data.val_dir={pairs}", f"run.out_dir={out}",
                "model.denoiser_weights=", *TINY)
     assert r.exit_code == 0, r.output
     warn = [ln for ln in r.output.splitlines() if ln.startswith("warning:")]
     assert len(warn) == 1 and "shares 2 file name(s)" in warn[0] and "not be held out" in warn[0]
     assert (out / "best.safetensors").is_file()
-    held_out = _pairs(tmp_path / "v", names=("c",))
+    held_out = random_pairs(tmp_path / "v", names=("c",))
     r = _train("denoiser", f"data.train_dir={pairs}", f"data.val_dir={held_out}", f"run.out_dir={tmp_path / 'r2'}",
                "model.denoiser_weights=", *TINY)
     assert r.exit_code == 0 and "warning:" not in r.output, r.output
