@@ -62,6 +62,7 @@ class ModelConfig:
     denoiser_weights: str = "shipped"  # "shipped" | a weights file | "" (stage denoiser: from scratch)
     generator_weights: str = ""   # finetune stage: the trained generator; pngan stage: start from it
     input_sigma: float = 3.0      # AWGN fed to the generator, 0-255 scale
+    qat: bool = False             # stage denoiser: train through INT8 fake quantization (pngan/train/qat.py)
 
 
 @dataclass
@@ -123,6 +124,8 @@ class ExperimentalConfig:
                                   # without noise, so the pair differs by noise and JPEG only)
     generator_strength: tuple = (1.0, 1.0)  # stage denoiser: generator pairs' residual scale, log-uniform
                                             # (a generator given its noise, smnet-n, only when != 1)
+    qat_ranges: str = "moving"    # stage denoiser with model.qat: activation ranges "moving" (the QAT default,
+                                  # a moving average of each batch's min/max) | "global" (running min/max)
 
 
 @dataclass

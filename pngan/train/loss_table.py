@@ -54,7 +54,7 @@ class StepTerms:
 
 def _l1(t: StepTerms) -> torch.Tensor:
     with t.stage.s.autocast():
-        return F.l1_loss(t.stage.net(t.real).float(), t.clean)
+        return F.l1_loss(t.stage.forward_train(t.real).float(), t.clean)
 
 
 def _adversarial(t: StepTerms) -> torch.Tensor:

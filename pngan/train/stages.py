@@ -22,6 +22,7 @@ from pngan.models.smnet_noise import takes_noise
 from pngan.train.blind import BlindMix, blind_bank
 from pngan.train.config import TrainConfig
 from pngan.train.data import CropBank, folder_and_repeat, step_generator, training_pairs
+from pngan.train.qat import check_qat_session, qat_graph
 from pngan.train.loss_table import StepTerms, stage_losses, weighted_sum
 from pngan.train.losses import content_change_loss, ragan_d_loss
 from pngan.train.session import Session, unwrap
@@ -119,6 +120,10 @@ class DenoiserStage(Stage):
             net = build(m.denoiser, **m.denoiser_config)
         self.net_plain = net.train()
         self.net = session.prepare(net, compile=cfg.run.compile)
+        self.qat = None  # model.qat: the training forward with INT8 fake quantization, sharing self.net's weights
+        if m.qat:
+            check_qat_session(session.amp_dtype, session.world, cfg.run.compile)
+            self.qat = qat_graph(self.net, cfg.data.patch, cfg.data.batch, session.device, cfg.experimental.qat_ranges)
         self.opt = _adam(self.net.parameters(), cfg.optim.lr_g, cfg, session.device)
         self.sched = _schedule(self.opt, cfg)
         if pairs is None:
@@ -128,6 +133,10 @@ class DenoiserStage(Stage):
         else:
             self.bank = self._bank(pairs=pairs)
         self.val = _val_pairs(cfg)
+
+    def forward_train(self, noisy: torch.Tensor) -> torch.Tensor:
+        """The training forward: the network, or with ``model.qat`` its fake-quantized graph."""
+        return self.net(noisy) if self.qat is None else self.qat(noisy)
 
     def train_step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, float]:
         noisy, clean = self.s.to_device(batch["noisy"]), self.s.to_device(batch["clean"])
@@ -153,11 +162,12 @@ class DenoiserStage(Stage):
         return {"val/psnr_noisy": float(np.mean(before)), "val/psnr": float(np.mean(after))} if self.val else {}
 
     def modules(self) -> dict[str, Any]:
-        return {"net": unwrap(self.net), "opt": self.opt, "sched": self.sched, "scaler": self.scaler}
+        return {"net": unwrap(self.net), "opt": self.opt, "sched": self.sched, "scaler": self.scaler,
+                "qat": self.qat}
 
     def arch(self) -> dict[str, Any]:
         n = unwrap(self.net)
-        return {"denoiser": n.pngan_name, "config": n.pngan_config}
+        return {"denoiser": n.pngan_name, "config": n.pngan_config, **({"qat": "int8"} if self.qat is not None else {})}
 
     def export_model(self) -> tuple[nn.Module, dict[str, Any]]:
         return unwrap(self.net), {"stage": self.name}
