@@ -21,17 +21,23 @@ from pngan.calibration import CalibrationSource
 from pngan.errors import PnganError
 
 
-def global_minmax(config: Any) -> Any:
-    """``config`` (a PT2E ``QuantizationConfig``) with its activation observers replaced by ``MinMaxObserver``."""
-    from torchao.quantization.pt2e.observer import MinMaxObserver
+def with_activation_ctr(config: Any, ctr: Any) -> Any:
+    """``config`` (a PT2E ``QuantizationConfig``) with its static activation specs built by ``ctr``."""
 
     def swap(spec: Any) -> Any:
         if spec is None or getattr(spec, "is_dynamic", False):
             return spec
-        return dataclasses.replace(spec, observer_or_fake_quant_ctr=MinMaxObserver.with_args(eps=2 ** -12))
+        return dataclasses.replace(spec, observer_or_fake_quant_ctr=ctr)
 
     return dataclasses.replace(config, input_activation=swap(config.input_activation),
                                output_activation=swap(config.output_activation))
+
+
+def global_minmax(config: Any) -> Any:
+    """``config`` with its activation observers replaced by ``MinMaxObserver`` (global min/max)."""
+    from torchao.quantization.pt2e.observer import MinMaxObserver
+
+    return with_activation_ctr(config, MinMaxObserver.with_args(eps=2 ** -12))
 
 
 VALUE_KEEPING = ("pad", "slice", "view", "clone", "copy", "contiguous", "index", "select", "narrow", "reshape",

@@ -42,15 +42,12 @@ def _global_ranges(config):
     (``pngan.export.pt2e.global_minmax``), 1.6x (up to 3x) coarser steps than the default moving average of
     per-batch ranges ends with; matching them lost more in INT8, not less (docs/parity.md#quantization-aware-training).
     """
-    import dataclasses
-
     from torchao.quantization.pt2e.fake_quantize import FakeQuantize
     from torchao.quantization.pt2e.observer import MinMaxObserver
 
-    ctr = FakeQuantize.with_args(observer=MinMaxObserver.with_args(eps=2 ** -12))
-    swap = lambda spec: spec if spec is None else dataclasses.replace(spec, observer_or_fake_quant_ctr=ctr)  # noqa
-    return dataclasses.replace(config, input_activation=swap(config.input_activation),
-                               output_activation=swap(config.output_activation))
+    from pngan.export.pt2e import with_activation_ctr
+
+    return with_activation_ctr(config, FakeQuantize.with_args(observer=MinMaxObserver.with_args(eps=2 ** -12)))
 
 
 def qat_graph(net: nn.Module, patch: int, batch: int, device: torch.device,
