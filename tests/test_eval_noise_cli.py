@@ -59,7 +59,7 @@ def test_output_json_and_figures(folders, tmp_path):
     res = json.loads(out_json.read_text())
     assert set(res) == {"akld", "per_image", "samples", "reference_awgn", "stats", "hist_kld", "hist_kld_per_image",
                         "hist_kld_centred", "hist_kld_centred_per_image", "spectrum_db", "autocorrelation_mae",
-                        "stochastic_fraction"} and res["samples"] == 2
+                        "stochastic_fraction", "like"} and res["samples"] == 2 and res["like"] is None
     assert 0 <= res["stochastic_fraction"] <= 1.5
     assert set(res["per_image"]) == set(STEMS) == set(res["hist_kld_per_image"]) == set(res["hist_kld_centred_per_image"])
     for s in STEMS:  # the numbers are AKLD on the images as written (8-bit)

@@ -27,4 +27,4 @@ def test_gain_of_pure_noise_and_refused_weights(load_script, tmp_path, capsys):
     assert len(lines) == 2 and "dncnn_poisson-gaussian; kept" in lines[1], lines
     assert mod.main(["--weights", "dncnn_polyu", "--clean", str(tmp_path / "c")]) == 1
     err = capsys.readouterr().err.strip()
-    assert err == "error: dncnn_polyu: holds a dncnn denoiser, not a noise generator (generators: smnet, smnet-n, smnet-s)", err
+    assert err == "error: dncnn_polyu: holds a dncnn denoiser, not a noise generator (generators: smnet, smnet-c, smnet-n, smnet-s)", err

@@ -31,8 +31,14 @@ from pngan.weights import DEFAULT_GENERATOR
                    "AWGN reference, real) to this JSON file.")
 @click.option("--figures", type=click.Path(path_type=Path), default=None,
               help="Folder for crops (noise x8), spectra, autocorrelation maps, NLF per camera, histograms.")
+@click.option("--like", default=None, metavar="DIR|JSON|PRESET|others|self",
+              help="For a generator told the camera (smnet-c): the reference photos of that camera (a folder "
+                   "other than the scored pairs), a fingerprint JSON, a preset (phone, dslr), or 'others': each "
+                   "scored image told by the other scored noisy photos; 'self': its own (an oracle, a diagnosis "
+                   "only). Default: the preset 'phone'.")
 def eval_noise(pairs_dir: Path | None, clean_dir: Path | None, real_dir: Path | None, fake_dir: Path | None,
-               weights: str | None, samples: int, seed: int, json_path: Path | None, figures: Path | None) -> None:
+               weights: str | None, samples: int, seed: int, json_path: Path | None, figures: Path | None,
+               like: str | None) -> None:
     """AKLD (DANet, lower is better) and what the noise is: histogram KLD, power spectrum, autocorrelation,
     NLF, 8x8 blockiness, of fake vs real noisy images, next to AWGN at its best level."""
     def job() -> None:
@@ -60,7 +66,7 @@ def eval_noise(pairs_dir: Path | None, clean_dir: Path | None, real_dir: Path | 
         def on_image(stem: str, akld: float, kld: float, n: int) -> None:
             click.echo(f"{stem:<{width}s}  AKLD {akld:.4f}  hist KLD {kld:.4f}  ({n} sample{'s' * (n > 1)})")
 
-        report = evaluate_noise(pairs, generator, samples, seed, on_image)
+        report = evaluate_noise(pairs, generator, samples, seed, on_image, like)
         n = len(report.per_image)
         click.echo(f"{'mean':<{width}s}  AKLD {report.akld:.4f}  over {n} image{'s' * (n > 1)}")
         ref = report.reference
@@ -68,7 +74,8 @@ def eval_noise(pairs_dir: Path | None, clean_dir: Path | None, real_dir: Path | 
                    f"({ref['level']}, 1 sample per image)")
         for line in summary_lines(report):
             click.echo(line)
-        click.echo(f"fake noise: {_source(fake_dir, generator, samples)}")
+        click.echo(f"fake noise: {_source(fake_dir, generator, samples)}"
+                   + (f", noise like {report.like}" if report.like else ""))
         for path in write_report(report, json_path, figures):
             click.echo(f"wrote {path}")
 

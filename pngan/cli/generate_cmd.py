@@ -28,8 +28,12 @@ from pngan.cli.errors import run_cli
 @click.option("--strength", type=float, default=1.0, show_default=True,
               help="Scale of the noise of a generator given its noise (smnet-n): 2 is the same texture at twice "
                    "the noise std, as at a higher ISO.")
+@click.option("--like", default=None, metavar="DIR|JSON|PRESET",
+              help="Noise like the camera that took the noisy photos in DIR (or a `pngan noise-profile --json` "
+                   "file, or a preset: phone, dslr), for a generator told the camera (smnet-c). "
+                   "Default for smnet-c: the preset 'phone'.")
 def generate(weights: Path | None, artifact: Path | None, input_dir: Path, out: Path, seed: int, samples: int,
-             device: str, strength: float) -> None:
+             device: str, strength: float, like: str | None) -> None:
     """Generate realistic noisy images from clean ones with a trained generator (seeded)."""
 
     def job() -> None:
@@ -43,7 +47,7 @@ def generate(weights: Path | None, artifact: Path | None, input_dir: Path, out: 
         from pngan.generate.folder import generate_folder
 
         report = generate_folder(input_dir, out, weights=weights, artifact=artifact, seed=seed, samples=samples,
-                                 device=device, strength=strength,
+                                 device=device, strength=strength, like=like,
                                  on_failure=lambda msg: click.echo(f"error: {msg} (skipped)", err=True))
         click.echo(f"{report.generator}: wrote {report.written} images to {out}")
         raise_if_failed(report.failed, report.total)

@@ -23,7 +23,7 @@ import click
 # The names ``pngan.models`` registers, known here without importing torch
 # (tests/test_cli_options.py checks that this equals ``pngan.models.names()``).
 MODEL_NAMES = ("discriminator", "dncnn", "mirnet", "nafunet-l", "nafunet-m", "nafunet-s", "resunet-m", "resunet-s",
-               "ridnet", "smnet", "smnet-n", "smnet-s")
+               "ridnet", "smnet", "smnet-c", "smnet-n", "smnet-s")
 # Options whose value is a registered model name (any of its flags, as declared): ``--model`` and its aliases.
 # A --model that is not free text (noise's hidden old name for --noise, a Choice) is left alone.
 MODEL_OPTIONS = ("--model", "--method", "--denoiser")

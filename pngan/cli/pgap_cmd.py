@@ -58,9 +58,14 @@ def pgap(train_dir: Path, test_dir: Path, weights: Path | None, noise: str | Non
         from pngan.train.pgap import pgap as run_pgap
 
         if generator is not None:
+            from pngan.models.smnet_cond import takes_fingerprint
+            from pngan.train.pgap import PairConditioned
+
             g = load_model(None, generator)
             synth = lambda clean, s: generate(g, clean, seed=s)  # noqa: E731
             what = f"generator {generator.name}"
+            if takes_fingerprint(g):  # each training pair's noise like its own real noisy photo
+                synth, what = PairConditioned(g), what + ", each pair told its own training photo's fingerprint"
         else:
             fn = get_noise_model(noise)
             kw = {"sigma": sigma} if noise == "gaussian" else {}

@@ -80,10 +80,12 @@ def result_names(stem: str, samples: int) -> list[str]:
 
 def generate_folder(input_dir: str | os.PathLike, out: str | os.PathLike, *, weights: str | os.PathLike | None = None,
                     artifact: str | os.PathLike | None = None, seed: int = 0, samples: int = 1, device: str = "cpu",
-                    on_failure: Callable[[str], None] | None = None, strength: float = 1.0) -> GenerateReport:
+                    on_failure: Callable[[str], None] | None = None, strength: float = 1.0,
+                    like: str | os.PathLike | None = None) -> GenerateReport:
     """Write ``samples`` fake noisy images per clean image of ``input_dir`` to ``out``; returns the report.
 
-    The generator is ``weights`` (default: the shipped one) in PyTorch, or the exported ``artifact``.
+    The generator is ``weights`` (default: the shipped one) in PyTorch, or the exported ``artifact``; ``like``
+    tells a generator conditioned on a fingerprint (smnet-c) the camera (noisy photos, a JSON, a preset).
     A bad image (unreadable, NaN output) is passed to ``on_failure`` and listed in ``report.failed``;
     the others are still written. A write failure (full disk, read-only folder) stops the run.
     """
@@ -100,7 +102,7 @@ def generate_folder(input_dir: str | os.PathLike, out: str | os.PathLike, *, wei
     stems = result_stems(files, CLEAN_TOKENS, "clean")
     refuse_overwriting_inputs(out, files, [n for s in stems for n in result_names(s, samples)])
     refuse_overlap(input_dir, out)  # results inside the input would be read as inputs next time
-    gen = open_generator(weights, artifact, device, strength)
+    gen = open_generator(weights, artifact, device, strength, like)
     report = GenerateReport(gen.name, out, len(files))
     try:
         for f, stem in progress(list(zip(files, stems)), desc="generate", unit="img", leave=False):

@@ -12,70 +12,13 @@ from __future__ import annotations
 import os
 
 import numpy as np
-import torch
 import torch.nn as nn
 
 from pngan.models.inference import InferenceModel
 from pngan.models.inputs import DEFAULT_INPUT_SIGMA, input_sigma
-from pngan.models.smnet_noise import takes_noise
-
-def awgn_input(clean: torch.Tensor, sigma: float, generator: torch.Generator) -> torch.Tensor:
-    """Generator input: ``clean + sigma/255 * n`` with ``n`` drawn from ``generator``."""
-    noise = torch.randn(clean.shape, generator=generator, dtype=clean.dtype)
-    return clean + (sigma / 255.0) * noise.to(clean.device)
-
-
-def generator_input(clean: np.ndarray, seed: int, sigma: float) -> torch.Tensor:
-    """The generator's input for a clean RGB (H, W, 3) image: 1 x 3 x H x W ``clean + sigma/255 * N(0, 1)``,
-    the noise drawn on the CPU from a generator seeded ``seed`` (the same on every device and backend)."""
-    x = torch.from_numpy(np.ascontiguousarray(clean.transpose(2, 0, 1)))[None].float()
-    return awgn_input(x, sigma, torch.Generator().manual_seed(int(seed)))
-
-
-def noise_input(clean: np.ndarray, seed: int, channels: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """The input of a generator given its noise (``takes_noise``): 1 x 3 x H x W ``clean`` and 1 x ``channels``
-    x H x W ``N(0, 1)``, drawn on the CPU from a generator seeded ``seed``."""
-    x = torch.from_numpy(np.ascontiguousarray(clean.transpose(2, 0, 1)))[None].float()
-    z = torch.randn((1, channels, *x.shape[-2:]), generator=torch.Generator().manual_seed(int(seed)))
-    return x, z
-
-
-def _to_image(y: np.ndarray, quantize: bool) -> np.ndarray:
-    """1 x 3 x H x W output -> (H, W, 3) float32, rounded to 8-bit levels when ``quantize``."""
-    y = np.ascontiguousarray(y[0].transpose(1, 2, 0), dtype=np.float32)
-    return (np.round(y * 255.0) / 255.0).astype(np.float32) if quantize else y
-
-
-@torch.inference_mode()
-def generate(model: nn.Module, clean: np.ndarray, seed: int, sigma: float | None = None,
-             device: str = "cpu", quantize: bool = True, strength: float = 1.0) -> np.ndarray:
-    """One fake noisy sample for a clean RGB (H, W, 3) float image in [0, 1]; deterministic per seed.
-
-    ``strength`` scales the residual of a generator given its noise (smnet-n), whose residual is all noise: 2 is
-    the same texture at twice the noise std, as at a higher ISO."""
-    net = model if isinstance(model, InferenceModel) else InferenceModel(model).to(device)
-    check_strength(net, strength)
-    if takes_noise(net):
-        x, z = noise_input(clean, seed, net.net.noise_channels)
-        x, raw = x.to(device), net.net(x.to(device), z.to(device))
-        y = (x + strength * (raw - x)).clamp(0.0, 1.0) if strength != 1.0 else raw.clamp(0.0, 1.0)
-        return _to_image(y.float().cpu().numpy(), quantize)
-    sigma = input_sigma(model) if sigma is None else sigma
-    inp = generator_input(clean, seed, sigma).to(device)
-    return _to_image(net(inp).float().cpu().numpy(), quantize)
-
-
-def check_strength(model: nn.Module | None, strength: float) -> None:
-    """``PnganError`` unless ``strength`` is a positive number, and 1 for a generator fed ``clean + AWGN``
-    (whose residual is partly a fixed change of the image, which must not be scaled)."""
-    from pngan.errors import PnganError
-
-    if not (np.isfinite(strength) and strength > 0):
-        raise PnganError(f"--strength must be a positive number, got {strength}")
-    if model is not None and strength != 1.0 and not takes_noise(model):
-        name = getattr(getattr(model, "net", model), "pngan_name", "this generator")
-        raise PnganError(f"--strength needs a generator given its noise (smnet-n); {name} is fed clean + AWGN, "
-                         f"and part of its residual is a change of the image, not noise")
+from pngan.models.sampling import (_to_image, awgn_input, check_strength, generate,  # noqa: F401  (re-exported)
+                                   generator_input, noise_input)
+from pngan.models.smnet_cond import takes_fingerprint
 
 
 class NoiseGenerator:
@@ -97,14 +40,25 @@ class NoiseGenerator:
 
 
 class _TorchGenerator(NoiseGenerator):
-    def __init__(self, model: nn.Module, device: str, strength: float = 1.0) -> None:
+    def __init__(self, model: nn.Module, device: str, strength: float = 1.0, like=None) -> None:
         check_strength(model, strength)
         self.net, self.device = InferenceModel(model).to(device), device  # wrapped once, not per image
         self.name, self.sigma = str(getattr(model, "pngan_name", type(model).__name__)), input_sigma(model)
-        self.strength = strength
+        self.strength, self.cond, self.like = strength, None, None
+        if takes_fingerprint(model):
+            from pngan.realism.condition import condition_vector, reference_fingerprint
+
+            fp, self.like = reference_fingerprint(like)
+            self.cond = condition_vector(fp)
+        elif like is not None:
+            from pngan.errors import PnganError
+
+            raise PnganError(f"--like needs a generator told the camera by a fingerprint (smnet-c); {self.name} "
+                             "has one kind of noise")
 
     def __call__(self, clean: np.ndarray, seed: int) -> np.ndarray:
-        return generate(self.net, clean, seed, sigma=self.sigma, device=self.device, strength=self.strength)
+        return generate(self.net, clean, seed, sigma=self.sigma, device=self.device, strength=self.strength,
+                        cond=self.cond)
 
 
 class _ArtifactGenerator(NoiseGenerator):
@@ -139,10 +93,11 @@ def _weights_stem(weights: str | os.PathLike | None) -> str:
 
 
 def open_generator(weights: str | os.PathLike | None = None, artifact: str | os.PathLike | None = None,
-                   device: str = "cpu", strength: float = 1.0) -> NoiseGenerator:
+                   device: str = "cpu", strength: float = 1.0, like=None) -> NoiseGenerator:
     """The generator in ``weights`` (a file or a shipped name; default: the shipped default generator),
     run in PyTorch on ``device``, or the exported one in the ``artifact`` folder; ``PnganError`` for a
-    model that is not a noise generator."""
+    model that is not a noise generator. ``like``: the camera of a generator told it by a fingerprint
+    (:func:`pngan.realism.condition.reference_fingerprint`: noisy photos, a JSON or a preset)."""
     from pngan.errors import PnganError
     from pngan.models import load_model, names, spec
     from pngan.weights import DEFAULT_GENERATOR
@@ -154,8 +109,10 @@ def open_generator(weights: str | os.PathLike | None = None, artifact: str | os.
         if kind != "generator":
             raise PnganError(f"{weights}: holds a {model.pngan_name} {kind}, not a noise generator "
                              f"(generators: {generators})")
-        gen = _TorchGenerator(model, device, strength)
+        gen = _TorchGenerator(model, device, strength, like)
         gen.name = f"{gen.name} ({_weights_stem(weights)})"  # which file: `pngan generate` says it
+        if gen.like is not None:
+            gen.name += f", noise like {gen.like}"
         return gen
     import warnings
 
@@ -164,6 +121,8 @@ def open_generator(weights: str | os.PathLike | None = None, artifact: str | os.
 
     if strength != 1.0:
         raise PnganError("--strength needs a generator given its noise (smnet-n), which runs in PyTorch (--weights)")
+    if like is not None:
+        raise PnganError("--like needs a generator told the camera (smnet-c), which runs in PyTorch (--weights)")
     runner = open_artifact(artifact)
     m = runner.manifest
     kind = spec(m["model"]).kind

@@ -6,12 +6,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
-
-if TYPE_CHECKING:
-    from pngan.realism.report import NoiseReport
 
 _REAL, _FAKE, _REF = (31, 119, 180), (255, 127, 14), (120, 120, 120)
 _CHANNEL_SHADE = (1.0, 0.75, 0.5)  # R, G, B drawn darker to lighter
@@ -244,7 +241,7 @@ def histogram_figure(hists: dict, kld: dict, width: int = 720, height: int = 420
     return np.asarray(canvas)
 
 
-def report_figures(r: NoiseReport) -> dict[str, np.ndarray]:
+def report_figures(r: "NoiseReport") -> dict[str, np.ndarray]:  # noqa: F821  (pngan.realism.report's; not imported)
     """All figures of a report, by file name (nothing is written here)."""
     out = {"spectrum.png": spectrum_figure(r.stats, {"fake": r.texture["spectrum_db"],
                                                      "reference_awgn": r.reference["spectrum_db"]}),

@@ -5,10 +5,8 @@ Files are paired across the folders by name stem: the extension and the tokens `
 ``X_fake.png`` and SIDD's ``0001_GT_SRGB_010.PNG`` / ``0001_NOISY_SRGB_010.PNG`` pair up. A fake folder
 holds one ``<stem>.png`` or several samples ``<stem>_<k>.png`` (k = 0 .. L-1) per image. The group of an
 image (its camera, for the per-camera noise level function) is the stem up to the first ``_``
-(PolyU: ``Canon5D2``, ``NikonD800``, ...).
-
-:func:`evaluate_noise` computes everything and returns a :class:`NoiseReport`;
-:mod:`pngan.realism.summary` prints it and writes its JSON and figures.
+(PolyU: ``Canon5D2``, ``NikonD800``, ...). :func:`evaluate_noise` computes everything and returns a
+:class:`NoiseReport`; :mod:`pngan.realism.summary` prints it and writes its JSON and figures.
 """
 
 from __future__ import annotations
@@ -201,12 +199,13 @@ class NoiseReport:
     stats: dict  # noise_texture summaries: real, fake, reference_awgn
     histograms: dict = field(default_factory=dict)  # real, fake, reference_awgn: per 8-bit level -255..255
     crops: list = field(default_factory=list)  # [(stem, clean, real, fake, awgn)] small crops for the figures
+    like: str | None = None  # the fingerprint a generator told the camera was given (smnet-c)
 
     def to_json(self) -> dict:
         """``{akld, per_image, samples, hist_kld, hist_kld_per_image, spectrum_db, autocorrelation_mae,
         reference_awgn: {level, note, akld, per_image, hist_kld, ...}, stats: {real, fake, reference_awgn}}``."""
         return {"akld": self.akld, "per_image": self.per_image, "samples": self.samples, **self.texture,
-                "reference_awgn": self.reference, "stats": self.stats}
+                "reference_awgn": self.reference, "stats": self.stats, "like": self.like}
 
 
 def stochastic_fraction(clean: np.ndarray, fake_a: np.ndarray, fake_b: np.ndarray) -> float:
@@ -248,9 +247,9 @@ def _ahead(fn: Callable, items: list) -> Iterator:
         pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _one_image(pair: tuple[str, Path, Path, list[Path]], model, samples: int, seed: int) -> tuple:
+def _one_image(pair: tuple[str, Path, Path, list[Path]], model, samples: int, seed: int, cond=None) -> tuple:
     """One image on its own: ``(clean, real, fakes, AKLD of fakes, AKLD of AWGN per level, share or None)``."""
-    from pngan.generate.sampler import generate
+    from pngan.models.sampling import generate
     from pngan.models.inputs import sample_seed
     from pngan.noise.baselines import GRIDS
 
@@ -259,7 +258,7 @@ def _one_image(pair: tuple[str, Path, Path, list[Path]], model, samples: int, se
     _check_size(clean, real, clean_p, real_p.name)
     check_size(clean.shape, f"{stem}: {clean_p.name}")
     if model is not None:  # as DANet's demo_AKLD.py: each sample clamped to [0, 1] right after generation
-        fakes = [np.clip(generate(model, clean, sample_seed(seed, clean_p.name, k)), 0.0, 1.0)
+        fakes = [np.clip(generate(model, clean, sample_seed(seed, clean_p.name, k), cond=cond), 0.0, 1.0)
                  for k in range(samples)]
         names = [f"generated sample {k}" for k in range(samples)]
     else:
@@ -326,26 +325,33 @@ def _check_request(pairs: list, generator: str | os.PathLike | None, samples: in
 
 def evaluate_noise(pairs: list[tuple[str, Path, Path, list[Path]]], generator: str | os.PathLike | None = None,
                    samples: int = 1, seed: int = 0,
-                   on_image: Callable[[str, float, float, int], None] | None = None) -> NoiseReport:
+                   on_image: Callable[[str, float, float, int], None] | None = None,
+                   like: str | os.PathLike | None = None) -> NoiseReport:
     """AKLD and texture statistics of the fakes (those of :func:`pair_folders`, or ``samples`` per image
     from ``generator``, weights or a name as :func:`resolve_generator` takes), and of AWGN at its best level
     by AKLD on these very images (an oracle reference, 1 sample per image). ``on_image(stem, akld, hist_kld,
     n_samples)`` is called as each image is done; the next image is read (and generated) meanwhile.
 
-    ``evaluate_noise(pair_folders(clean_dir, real_dir, fake_dir))`` scores a folder of fakes.
+    ``evaluate_noise(pair_folders(clean_dir, real_dir, fake_dir))`` scores a folder of fakes. ``like``: the
+    camera of a generator told it by a fingerprint (:func:`pngan.realism.condition.scored_conditions`).
     """
     from pngan.noise.baselines import GRIDS
+    from pngan.realism.condition import generator_conditions
 
     _check_request(pairs, generator, samples)
     model = load_generator(generator) if generator is not None else None
+    conds, like_what = generator_conditions(model, [p[2] for p in pairs], like, [group_of(p[0]) for p in pairs])
     tally = _Tally({label: [] for label, _ in GRIDS["gaussian"]})
-    done = _ahead(lambda pair: _one_image(pair, model, samples, seed), pairs)
+    done = _ahead(lambda i: _one_image(pairs[i], model, samples, seed, conds[i]), list(range(len(pairs))))
     for (stem, *_), result in zip(pairs, done):
         tally.add(stem, *result)
         if on_image is not None:
             on_image(stem, tally.per_image[stem], tally.last_hist_kld(), tally.counts[stem])
     best_label = min(tally.awgn.items(), key=lambda kv: np.mean(kv[1]))[0]
-    return _report(tally, best_label, _reference_texture(pairs, best_label, seed, tally.crops))
+    report = _report(tally, best_label, _reference_texture(pairs, best_label, seed, tally.crops))
+    report.like = like_what
+    return report
+
 
 
 def _reference_texture(pairs: list, label: str, seed: int, crops: list) -> NoiseTexture:

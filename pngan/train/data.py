@@ -36,6 +36,7 @@ class CropBank(Dataset):
         self.patch, self.batch, self.seed, self.rank, self.align = patch, batch, seed, rank, align
         self.noisy: list[torch.Tensor] = []
         self.clean: list[torch.Tensor] = []
+        self.cond: torch.Tensor | None = None  # (images, D) per-image conditioning (a generator's fingerprint)
         seen: dict[tuple[Path, Path], int] = {}  # a pair listed K times (``PATH*K``) is read and held once
         for p in pairs or []:
             if (p.noisy, p.clean) in seen:
@@ -69,6 +70,7 @@ class CropBank(Dataset):
         """Move the uint8 images to ``device``; crops are then cut and converted there."""
         self.clean = [t.to(device) for t in self.clean]
         self.noisy = [t.to(device) for t in self.noisy]
+        self.cond = None if self.cond is None else self.cond.to(device)
         return self
 
     def __len__(self) -> int:
@@ -77,9 +79,10 @@ class CropBank(Dataset):
     def __getitem__(self, step: int) -> dict[str, torch.Tensor]:
         g = step_generator(self.seed, self.rank, step)
         p = self.patch
-        clean, noisy = [], []
+        clean, noisy, index = [], [], []
         for _ in range(self.batch):
             i = int(torch.randint(len(self.clean), (1,), generator=g))
+            index.append(i)
             h, w = self.clean[i].shape[1:]
             a = self.align  # rotations and flips of an aligned crop keep the grid aligned (a divides p)
             top = a * int(torch.randint((h - p) // a + 1, (1,), generator=g))
@@ -91,6 +94,8 @@ class CropBank(Dataset):
                 crop = torch.rot90(src[i][:, top:top + p, left:left + p], k % 4, (1, 2))
                 dst.append(crop.flip(2) if k >= 4 else crop)
         out = {"clean": torch.stack(clean).float() / 255.0}
+        if self.cond is not None:
+            out["cond"] = self.cond[torch.tensor(index)]
         if noisy:
             out["noisy"] = torch.stack(noisy).float() / 255.0
         return out
@@ -107,7 +112,7 @@ def folder_and_repeat(entry: str, key: str) -> tuple[str, int]:
 
 
 def training_pairs(train_dir: str, more: Sequence[str] = ()) -> list[Pair]:
-    """Stage denoiser's pairs: those of ``data.train_dir`` and of each ``data.train_more`` folder, a folder
+    """Stage denoiser's and pngan's pairs: those of ``data.train_dir`` and of each ``data.train_more`` folder, a folder
     named ``PATH*K`` K times over (uniform sampling over the list then weights that folder K times)."""
     out: list[Pair] = []
     for key, entry in [("data.train_dir", train_dir), *(("data.train_more", e) for e in more)]:

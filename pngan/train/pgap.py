@@ -21,14 +21,31 @@ from pngan.train.runfolder import run_traces
 Synth = Callable[[np.ndarray, int], np.ndarray]  # (clean, seed) -> noisy
 
 
-def synthetic_pairs(train_pairs: list[Pair], synth: Synth, out: Path, samples: int, seed: int) -> list[Pair]:
+class PairConditioned:
+    """A synth told, per training pair, the fingerprint of that pair's own real noisy photo (a generator told
+    the camera, smnet-c): the generated pairs stand for the training photos, the test pairs are never read."""
+
+    def __init__(self, model) -> None:
+        self.model = model
+
+    def for_pair(self, pair: Pair) -> Synth:
+        from pngan.generate.sampler import generate
+        from pngan.realism.condition import per_image_vectors
+
+        cond = per_image_vectors([read_image(pair.noisy)], [Path(pair.noisy).name])[0]
+        return lambda clean, s: generate(self.model, clean, seed=s, cond=cond)
+
+
+def synthetic_pairs(train_pairs: list[Pair], synth: Synth | PairConditioned, out: Path, samples: int,
+                    seed: int) -> list[Pair]:
     """Noisy images made by ``synth`` from the clean side of ``train_pairs``, written under ``out``."""
     pairs = []
     for p in train_pairs:
         clean = read_image(p.clean)
+        fn = synth.for_pair(p) if isinstance(synth, PairConditioned) else synth
         for k in range(samples):
             path = out / f"{p.id}_{k}.png"
-            write_image(path, synth(clean, sample_seed(seed, p.id, k)))
+            write_image(path, fn(clean, sample_seed(seed, p.id, k)))
             pairs.append(Pair(f"{p.id}_{k}", path, p.clean))
     return pairs
 

@@ -53,12 +53,10 @@ def preflight(stage: str, cfg: TrainConfig, pairs_given: bool = False) -> None:
 
     m, d = cfg.model, cfg.data
     if stage in ("denoiser", "pngan") and not pairs_given:
-        if stage == "denoiser":
+        if stage == "denoiser" or d.train_more:
             from pngan.train.data import training_pairs
 
             train = training_pairs(d.train_dir, d.train_more)
-        elif d.train_more:
-            raise PnganError("data.train_more applies to stage denoiser only")
         else:
             train = _pairs(d.train_dir, "data.train_dir")
         if d.val_dir:

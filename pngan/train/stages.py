@@ -18,7 +18,9 @@ from pngan.models.inputs import sample_seed
 from pngan.io.images import read_image
 from pngan.metrics import akld, psnr
 from pngan.models import build, load_model
+from pngan.models.smnet_cond import takes_fingerprint
 from pngan.models.smnet_noise import takes_noise
+from pngan.realism.condition import per_image_vectors
 from pngan.train.blind import BlindMix, blind_bank
 from pngan.train.config import TrainConfig
 from pngan.train.data import CropBank, folder_and_repeat, step_generator, training_pairs
@@ -54,6 +56,17 @@ def _val_pairs(cfg: TrainConfig) -> list[tuple[str, np.ndarray, np.ndarray]]:
             n, c = n[top:top + crop, left:left + crop], c[top:top + crop, left:left + crop]
         out.append((Path(p.clean).name, n, c))  # named as eval-noise names samples (by the clean file)
     return out
+
+
+def bank_fingerprints(bank: CropBank) -> np.ndarray:
+    """(images, COND_DIM) the fingerprint of each noisy image of a bank, each distinct image measured once."""
+    first: dict[int, int] = {}
+    for i, t in enumerate(bank.noisy):
+        first.setdefault(id(t), i)
+    distinct = sorted(set(first.values()))
+    imgs = [bank.noisy[i].permute(1, 2, 0).cpu().numpy().astype(np.float32) / 255.0 for i in distinct]
+    vecs = dict(zip(distinct, per_image_vectors(imgs, [f"training image {i + 1}" for i in distinct])))
+    return np.stack([vecs[first[id(t)]] for t in bank.noisy])
 
 
 def _adam(params, lr: float, cfg: TrainConfig, device: torch.device) -> torch.optim.Adam:
@@ -227,8 +240,13 @@ class PnganStage(Stage):
         self.sched_g, self.sched_d = _schedule(self.opt_g, cfg), _schedule(self.opt_d, cfg)
         if not cfg.data.train_dir:
             raise PnganError("data.train_dir is not set (a folder with input/ and groundtruth/)")
-        self.bank = self._bank(pairs=find_pairs(cfg.data.train_dir))
+        self.bank = self._bank(pairs=training_pairs(cfg.data.train_dir, cfg.data.train_more))
         self.val = _val_pairs(cfg)
+        self.val_cond = None  # smnet-c: each image's own fingerprint, as at training
+        if takes_fingerprint(g):
+            self.bank.cond = torch.from_numpy(bank_fingerprints(self.bank))
+            self.val_cond = per_image_vectors([n for _, n, _ in self.val], [k for k, _, _ in self.val])
+        self._cond: torch.Tensor | None = None  # this step's fingerprints (one per crop)
         self.sigma = m.input_sigma / 255.0
         self.sharp = self._sharp_bank(cfg) if cfg.experimental.sharp_content else None
 
@@ -253,11 +271,14 @@ class PnganStage(Stage):
         g = step_generator(self.cfg.run.seed, self.s.rank, step, stream=stream, device=clean.device)
         n, _, h, w = clean.shape
         z = torch.randn((n, unwrap(net).noise_channels, h, w), generator=g, device=clean.device, dtype=clean.dtype)
+        if takes_fingerprint(net):
+            return net(clean, z, self._cond[:n])
         return net(clean, z)
 
     def train_step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, float]:
         """One discriminator step, then one generator step on the loss table's pngan rows."""
         real, clean = self.s.to_device(batch["noisy"]), self.s.to_device(batch["clean"])
+        self._cond = self.s.to_device(batch["cond"]) if "cond" in batch else None
         with self.s.autocast():
             fake = self.fake(clean, step)
         loss_d = self._step_d(real, fake)
@@ -301,12 +322,16 @@ class PnganStage(Stage):
         return content_change_loss(f1.float(), f2.float(), real, clean, source=sc)
 
     @torch.no_grad()
-    def sample(self, clean: np.ndarray, seed: int) -> np.ndarray:
-        """One fake for a clean image: the same sampling as ``pngan generate``."""
+    def sample(self, clean: np.ndarray, seed: int, cond: np.ndarray | None = None) -> np.ndarray:
+        """One fake for a clean image (with ``cond``: its fingerprint vector): the same sampling as
+        ``pngan generate``."""
         x = _to_batch(clean, self.s)
         g, net = torch.Generator().manual_seed(seed), unwrap(self.g)
         with self.s.autocast():
-            if takes_noise(net):  # pngan generate's draw
+            if cond is not None:
+                z = noise_input(clean, seed, net.noise_channels)[1].to(x.device, x.dtype)
+                y = net(x, z, self.s.to_device(torch.from_numpy(cond)[None]))
+            elif takes_noise(net):  # pngan generate's draw
                 y = net(x, noise_input(clean, seed, net.noise_channels)[1].to(x.device, x.dtype))
             else:
                 y = net(x + self.sigma * torch.randn(x.shape, generator=g).to(x.device, x.dtype))
@@ -318,7 +343,9 @@ class PnganStage(Stage):
             return {}
         g = unwrap(self.g).eval()
         k = max(1, self.cfg.run.val_samples)
-        fakes = [[self.sample(c, sample_seed(self.cfg.run.seed, name, j)) for j in range(k)] for name, _, c in self.val]
+        conds = [None] * len(self.val) if self.val_cond is None else list(self.val_cond)
+        fakes = [[self.sample(c, sample_seed(self.cfg.run.seed, name, j), v) for j in range(k)]
+                 for (name, _, c), v in zip(self.val, conds)]
         mean, _ = akld([c for _, _, c in self.val], [n for _, n, _ in self.val], fakes)
         content = [psnr(f[0], c) for f, (_, _, c) in zip(fakes, self.val)]
         real_psnr = [psnr(n, c) for _, n, c in self.val]
@@ -331,6 +358,7 @@ class PnganStage(Stage):
         with torch.no_grad():
             clean = self.s.to_device(batch["clean"][:1])
             real = self.s.to_device(batch["noisy"][:1])
+            self._cond = self.s.to_device(batch["cond"][:1]) if "cond" in batch else None
             fake = self.fake(clean, step, net=unwrap(self.g)).float()
         return torch.cat([clean, real, fake.clamp(0, 1)], dim=3)[0].cpu()
 
