@@ -226,8 +226,8 @@ def test_weights_that_are_not_a_generator(small_pairs, tmp_path, monkeypatch, we
     (tmp_path / "empty.safetensors").write_bytes(b"")
     line = one_error_line(_run("--data", str(small_pairs), "--weights", weights, "--json", "r.json"))
     assert says in line, line
-    assert "--weights takes a generator .safetensors file or a shipped name (smnet-s, smnet-n_polyu, smnet-n_polyu-chroma, smnet-s_polyu" \
-        in line
+    assert ("--weights takes a generator .safetensors file or a shipped name (smnet-c, smnet-s, smnet-c_camera, "
+            "smnet-n_polyu, smnet-n_polyu-chroma, smnet-s_polyu") in line
     assert "--model" not in line and "--method" not in line
     assert not (tmp_path / "r.json").exists()
 

@@ -163,7 +163,7 @@ def test_shipped_configs_are_the_weights_recipes_and_trials_say_what_they_showed
         assert "experimental" not in tomllib.loads(path.read_text("utf-8")), path.name
         assert load_config(path).experimental == ExperimentalConfig(), path.name
     trials = sorted((CONFIGS / "trials").glob("*.toml"))
-    assert len(trials) == 7
+    assert len(trials) == 6
     for path in trials:
         assert path.read_text("utf-8").startswith("# TRIAL, not shipped: "), path.name
         load_config(path)

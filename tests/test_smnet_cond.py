@@ -200,3 +200,18 @@ def test_pgap_tells_each_training_pair_its_own_photo(photos, weights, tmp_path):
     assert "each pair told its own training photo's fingerprint" in r.output and "PGap" in r.output
     made = read_image(tmp_path / "p" / "generated_pairs" / "q0_0.png") - quantize_8bit(_scene(0))
     assert 1.5 < made.std() * 255 < 6  # the sigma-3 photo's level, not the default preset's (about 15)
+
+
+def test_shipped_smnet_c_follows_the_camera_it_is_told():
+    """The shipped file's noise level is the reference's: DSLR-light with the dslr preset, phone-heavy with the
+    phone preset, and near the fingerprint's level (an untrained smnet-c draws about 0.65x of it: this fails)."""
+    from pngan.models.sampling import generate
+
+    g = load_model("smnet-c")
+    clean = _scene(3, 128)
+    x = torch.from_numpy(clean.transpose(2, 0, 1))[None]
+    for like, lo, hi in (("dslr", 2.0, 7.0), ("phone", 12.0, 30.0)):
+        v = condition_vector(reference_fingerprint(like)[0])
+        std = float((generate(g, clean, 0, cond=v) - clean).std() * 255)
+        level = float(level_map(x, torch.from_numpy(v)[None]).mean())
+        assert lo < std < hi and 0.78 < std / level < 1.2, (like, std, level)

@@ -62,6 +62,10 @@ TABLE: tuple[ShippedWeights, ...] = (
                    "scripts/configs/smnet-n_polyu100.toml, then scripts/configs/smnet-n_texture.toml", "polyu100/val"),
     ShippedWeights("smnet-n_polyu-chroma", "smnet-n", (DEMO_GENERATOR_ROLE,), "polyu100/train, from smnet-n_polyu",
                    "scripts/configs/smnet-n_chroma.toml", "polyu100/val"),
+    ShippedWeights("smnet-c_camera", "smnet-c", ("alternative", MODEL_DEFAULT_ROLE),
+                   "polyu100/train + sidd12/train x5 real pairs, each crop told its own photo's noise fingerprint",
+                   "scripts/configs/smnet-c_camera.toml (step 1,000 of 3,000)",
+                   "polyu100/val + sidd12/val centre crops, each told its own crop's fingerprint"),
 )
 
 
