@@ -102,10 +102,13 @@ def test_reference_fingerprint_sources_and_refusals(photos, tmp_path):
     (tmp_path / "empty").mkdir()
     (tmp_path / "small").mkdir()
     write_image(tmp_path / "small" / "s.png", add_awgn(_scene(0, 24), 10.0, 1))
+    (tmp_path / "white").mkdir()
+    write_image(tmp_path / "white" / "w.png", np.ones((96, 96, 3), np.float32))
     for like, msg in ((old, "version 0"), (tmp_path / "nope", "no such folder, fingerprint JSON or preset"),
                       (photos / "noisy" / "p0.png", "must be a noise fingerprint JSON"),
                       (tmp_path / "empty", "no images"), (tmp_path / "small", "at least 32x32"),
-                      (photos / "clean", "no measurable noise"), ("tablet", "no such folder")):
+                      (photos / "clean", "no measurable noise"), (tmp_path / "white", "saturated"),
+                      ("tablet", "no such folder")):
         with pytest.raises(PnganError, match=msg):
             reference_fingerprint(like)
 

@@ -59,7 +59,8 @@ def preset_fingerprint(name: str) -> NoiseFingerprint:
 
 def reference_fingerprint(like: str | Path | None) -> tuple[NoiseFingerprint, str]:
     """``(fingerprint, what it is)`` for ``--like``: None (the default preset), a preset name, a fingerprint
-    JSON file, or a folder of noisy photos (or a paired folder, whose noisy half is read)."""
+    JSON file, or a folder of noisy photos (or a paired folder, whose noisy half is read). A preset's name wins
+    over a folder of that name (``./phone`` is the folder)."""
     if like is None or str(like) in PRESETS:
         name = DEFAULT_PRESET if like is None else str(like)
         return preset_fingerprint(name), f"preset '{name}' ({PRESETS[name]})"
@@ -68,7 +69,10 @@ def reference_fingerprint(like: str | Path | None) -> tuple[NoiseFingerprint, st
         if path.suffix.lower() != ".json":
             raise PnganError(f"--like {path}: a file must be a noise fingerprint JSON (pngan noise-profile --json); "
                              "for photos give their folder")
-        return from_json(path.read_text()), f"fingerprint {path}"
+        try:
+            return from_json(path.read_text()), f"fingerprint {path}"
+        except PnganError as e:
+            raise PnganError(f"--like {path}: {e}") from None
     if not path.is_dir():
         raise PnganError(f"--like {like}: no such folder, fingerprint JSON or preset "
                          f"({', '.join(sorted(PRESETS))})")
