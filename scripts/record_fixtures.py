@@ -84,12 +84,16 @@ def fixed_input(h: int, w: int) -> torch.Tensor:
 
 def model_inputs(model: nn.Module, h: int, w: int) -> tuple[torch.Tensor, ...]:
     """The fixed input, and for a generator given its noise (smnet-n) also ``RandomState(INPUT_SEED + 2)``
-    standard-normal noise of its ``noise_channels``."""
+    standard-normal noise of its ``noise_channels``; for one told the camera (smnet-c) also a fingerprint
+    vector, ``RandomState(INPUT_SEED + 3)`` standard-normal times 0.5."""
     x = fixed_input(h, w)
     if not getattr(model, "takes_noise", False):
         return (x,)
     z = np.random.RandomState(INPUT_SEED + 2).standard_normal((1, model.noise_channels, h, w)).astype(np.float32)
-    return x, torch.from_numpy(z)
+    if not getattr(model, "takes_fingerprint", False):
+        return x, torch.from_numpy(z)
+    cond = 0.5 * np.random.RandomState(INPUT_SEED + 3).standard_normal((1, model.cond_dim)).astype(np.float32)
+    return x, torch.from_numpy(z), torch.from_numpy(cond)
 
 
 def sample_indices(shape: tuple[int, ...]) -> list[list[int]]:
