@@ -143,6 +143,9 @@ def test_generate_like_writes_and_names_the_reference(photos, weights, tmp_path,
     r = CliRunner().invoke(main, ["generate", "--weights", "smnet-s_polyu", "--input-dir", str(photos / "clean"),
                                   "--out", str(tmp_path / "d"), "--like", "phone"])
     assert "--like needs a generator told the camera" in one_error_line(r) and not (tmp_path / "d").exists()
+    r = CliRunner().invoke(main, ["generate", "--artifact", str(tmp_path / "art"), "--input-dir", str(photos / "clean"),
+                                  "--out", str(tmp_path / "e"), "--like", "phone"])
+    assert "runs in PyTorch (--weights)" in one_error_line(r) and not (tmp_path / "e").exists()
 
 
 def test_eval_noise_like_others_and_refusals(photos, weights, one_error_line):
