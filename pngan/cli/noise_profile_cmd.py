@@ -45,21 +45,16 @@ def noise_profile(noisy_dir: Path, json_path: Path | None, figure: Path | None, 
 def _sources(noisy_dir: Path, with_pairs: bool) -> tuple[list[Path], list, str]:
     """``(noisy files, pairs or [], what was read)`` for NOISY_DIR (``pngan.data``, which imports torch, only
     for a paired folder)."""
-    from pngan.io.images import IMAGE_SUFFIXES, list_images
-
-    if not with_pairs and any(f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES for f in noisy_dir.iterdir()):
-        files = list_images(noisy_dir)
-        return files, [], f"{len(files)} noisy photos in {noisy_dir}"
-    from pngan.data.pairs import LAYOUTS, find_layout, find_pairs
-
     if with_pairs:
+        from pngan.data.pairs import find_pairs
+
         pairs = find_pairs(noisy_dir)
         return [p.noisy for p in pairs], pairs, f"{len(pairs)} noisy photos of the pairs in {noisy_dir}"
-    if any((noisy_dir / n).is_dir() and (noisy_dir / c).is_dir() for n, c in LAYOUTS):
-        folder = find_layout(noisy_dir)[0]
-        files = list_images(folder)
-        return files, [], f"{len(files)} noisy photos in {folder} (the noisy half of a paired folder)"
-    return list_images(noisy_dir), [], ""  # no images: list_images says so
+    from pngan.realism.fingerprint import noisy_photos
+
+    files, folder = noisy_photos(noisy_dir)
+    half = " (the noisy half of a paired folder)" if folder != noisy_dir else ""
+    return files, [], f"{len(files)} noisy photos in {folder}{half}"
 
 
 def run_profile(noisy_dir: Path, json_path: Path | None, figure: Path | None, with_pairs: bool) -> None:

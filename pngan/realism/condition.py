@@ -22,7 +22,8 @@ import numpy as np
 
 from pngan.errors import PnganError, PnganWarning
 from pngan.models.smnet_cond import BINS as GENERATOR_BINS, COND_DIM, LEVEL_UNIT  # noqa: F401  (the layout)
-from pngan.realism.fingerprint import NoiseFingerprint, estimate_fingerprint, from_json, pool
+from pngan.realism.fingerprint import (NoiseFingerprint, estimate_fingerprint, fill_missing_bins, from_json,
+                                       noisy_photos, pool)
 from pngan.realism.fingerprint_estimate import BINS, FingerprintError, measure_image
 
 if BINS != GENERATOR_BINS:  # pragma: no cover - a consistency check between the two layers
@@ -35,12 +36,7 @@ DEFAULT_PRESET = "phone"
 def nlf_table(fp: NoiseFingerprint) -> np.ndarray:
     """(BINS, 3) noise std (0-255) per bin and channel with every missing bin filled (see the module docstring)."""
     raw = np.array([[np.nan if v is None else float(v) for v in row] for row in fp.nlf], np.float64)
-    out = raw.copy()
-    for c in range(3):
-        ok = np.flatnonzero(np.isfinite(raw[:, c]))
-        for b in np.flatnonzero(~np.isfinite(raw[:, c])):
-            out[b, c] = raw[ok[np.argmin(np.abs(ok - b))], c] if ok.size else float(fp.std[c])
-    return np.maximum(out, 0.1)
+    return np.maximum(fill_missing_bins(raw, np.asarray(fp.std, np.float64)), 0.1)
 
 
 def condition_vector(fp: NoiseFingerprint) -> np.ndarray:
@@ -76,22 +72,9 @@ def reference_fingerprint(like: str | Path | None) -> tuple[NoiseFingerprint, st
     if not path.is_dir():
         raise PnganError(f"--like {like}: no such folder, fingerprint JSON or preset "
                          f"({', '.join(sorted(PRESETS))})")
-    files = noisy_files(path)
+    files = noisy_photos(path)[0]
     fp = estimate_fingerprint((_read(f) for f in files), [f.name for f in files])
     return fp, f"{fp.images} noisy photo(s) in {path}"
-
-
-def noisy_files(folder: Path) -> list[Path]:
-    """The noisy photos of a folder: its images, or the noisy half of a paired folder."""
-    from pngan.io.images import IMAGE_SUFFIXES, list_images
-
-    if any(f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES for f in folder.iterdir()):
-        return list_images(folder)
-    from pngan.data.pairs import LAYOUTS, find_layout
-
-    if any((folder / n).is_dir() and (folder / c).is_dir() for n, c in LAYOUTS):
-        return list_images(find_layout(folder)[0])
-    return list_images(folder)  # no images: list_images says so
 
 
 def _read(path: Path) -> np.ndarray:
@@ -161,7 +144,7 @@ def scored_conditions(noisy: Sequence[Path], like: str | Path | None,
                      "other scored photos), never the photo itself")
     if like is not None and Path(like).is_dir():
         scored = {Path(f).resolve() for f in noisy} | {Path(f).name for f in noisy}
-        shared = [f.name for f in noisy_files(Path(like)) if f.resolve() in scored or f.name in scored]
+        shared = [f.name for f in noisy_photos(Path(like))[0] if f.resolve() in scored or f.name in scored]
         if shared:
             raise PnganError(f"--like {like} holds {len(shared)} of the scored photos ({', '.join(shared[:3])}): "
                              "the reference must be other photos of the camera (or --like others)")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import warnings
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -55,7 +56,7 @@ def _centres() -> tuple[float, ...]:
     return tuple(_r((b + 0.5) / BINS) for b in range(BINS))
 
 
-def _filled(bin_var: np.ndarray, fallback: np.ndarray) -> np.ndarray:
+def fill_missing_bins(bin_var: np.ndarray, fallback: np.ndarray) -> np.ndarray:
     """``bin_var`` (BINS, 3) with each missing bin taken from the nearest measured bin of its channel."""
     out = bin_var.copy()
     for c in range(3):
@@ -88,7 +89,7 @@ def pool(measured: Sequence[ImageNoise]) -> NoiseFingerprint:
                                    f"flattest patches look like texture)"), stacklevel=2)
     names = tuple(measured[i].name for i in out)
     measured = [m for i, m in enumerate(measured) if i not in out]
-    filled = [_filled(m.bin_var, m.level) * m.pixels for m in measured]
+    filled = [fill_missing_bins(m.bin_var, m.level) * m.pixels for m in measured]
     pixels = sum(m.pixels for m in measured)
     count = sum(m.bin_count for m in measured)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -100,6 +101,21 @@ def pool(measured: Sequence[ImageNoise]) -> NoiseFingerprint:
                             tuple(_r(v) for v in np.mean([m.between_channels for m in measured], 0)),
                             _r(np.mean([m.tilt_db for m in measured]), 3),
                             _r(np.mean([m.blockiness for m in measured])), len(measured), left_out=names)
+
+
+def noisy_photos(folder: Path) -> tuple[list[Path], Path]:
+    """``(the noisy photos of a folder, the folder they are in)``: its images, or the noisy half of a paired
+    folder (``pngan.data``, which imports torch, only then); a folder with neither: ``list_images`` says so."""
+    from pngan.io.images import IMAGE_SUFFIXES, list_images
+
+    if any(f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES for f in folder.iterdir()):
+        return list_images(folder), folder
+    from pngan.data.pairs import LAYOUTS, find_layout
+
+    if any((folder / n).is_dir() and (folder / c).is_dir() for n, c in LAYOUTS):
+        half = find_layout(folder)[0]
+        return list_images(half), half
+    return list_images(folder), folder  # no images: list_images says so
 
 
 def estimate_fingerprint(images: Iterable[np.ndarray], names: Sequence[str] | None = None) -> NoiseFingerprint:
