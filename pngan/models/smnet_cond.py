@@ -1,4 +1,6 @@
-"""SMNet-C: SMNet-N told the camera by a noise fingerprint (:mod:`pngan.realism.condition`), ``forward(clean, z, cond)``.
+"""SMNet-C: SMNet-N told the camera by a noise fingerprint (:mod:`pngan.realism.condition`).
+
+``forward(clean, z, cond)``:
 
     cond (COND_DIM) -> its NLF times exp(MLP(cond)) (what the estimator reads low or high for such a camera)
                     -> level L[c](x): that NLF at the clean pixel's intensity (per channel, linear between the

@@ -353,7 +353,6 @@ def evaluate_noise(pairs: list[tuple[str, Path, Path, list[Path]]], generator: s
     return report
 
 
-
 def _reference_texture(pairs: list, label: str, seed: int, crops: list) -> NoiseTexture:
     """The texture of AWGN at ``label`` (the same samples as in the AKLD pass, clean read again); its crops
     are appended to ``crops``."""

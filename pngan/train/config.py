@@ -26,8 +26,8 @@ class ConfigError(PnganError):
 class DataConfig:
     train_dir: str = ""          # paired folder (input/ + groundtruth/) for real noisy/clean pairs; stage denoiser:
                                  # "PATH*K" takes its pairs K times
-    train_more: tuple = ()       # stages denoiser, pngan: more paired folders, each "PATH" or "PATH*K" (its pairs K times,
-                                 # so that 8 phone pairs are not drowned by 80 DSLR ones)
+    train_more: tuple = ()       # stages denoiser, pngan: more paired folders, each "PATH" or "PATH*K" (its pairs
+                                 # K times, so that 8 phone pairs are not drowned by 80 DSLR ones)
     val_dir: str = ""            # held-out pairs ("" = none)
     clean_dir: str = ""          # finetune stage: clean images to generate noisy ones from; denoiser stage: more
                                  # clean images for synthesized pairs (with the clean side of train_dir); pngan

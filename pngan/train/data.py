@@ -112,8 +112,8 @@ def folder_and_repeat(entry: str, key: str) -> tuple[str, int]:
 
 
 def training_pairs(train_dir: str, more: Sequence[str] = ()) -> list[Pair]:
-    """Stage denoiser's and pngan's pairs: those of ``data.train_dir`` and of each ``data.train_more`` folder, a folder
-    named ``PATH*K`` K times over (uniform sampling over the list then weights that folder K times)."""
+    """Stages denoiser's and pngan's pairs: those of ``data.train_dir`` and of each ``data.train_more`` folder, a
+    folder named ``PATH*K`` K times over (uniform sampling over the list then weights that folder K times)."""
     out: list[Pair] = []
     for key, entry in [("data.train_dir", train_dir), *(("data.train_more", e) for e in more)]:
         folder, k = folder_and_repeat(entry, key)

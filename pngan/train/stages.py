@@ -328,11 +328,9 @@ class PnganStage(Stage):
         x = _to_batch(clean, self.s)
         g, net = torch.Generator().manual_seed(seed), unwrap(self.g)
         with self.s.autocast():
-            if cond is not None:
-                z = noise_input(clean, seed, net.noise_channels)[1].to(x.device, x.dtype)
-                y = net(x, z, self.s.to_device(torch.from_numpy(cond)[None]))
-            elif takes_noise(net):  # pngan generate's draw
-                y = net(x, noise_input(clean, seed, net.noise_channels)[1].to(x.device, x.dtype))
+            if takes_noise(net):  # pngan generate's draw
+                extra = () if cond is None else (self.s.to_device(torch.from_numpy(cond)[None]),)
+                y = net(x, noise_input(clean, seed, net.noise_channels)[1].to(x.device, x.dtype), *extra)
             else:
                 y = net(x + self.sigma * torch.randn(x.shape, generator=g).to(x.device, x.dtype))
         return np.round(_to_img(y) * 255) / 255
