@@ -221,3 +221,12 @@ def test_shipped_smnet_c_follows_the_camera_it_is_told():
         std = float((generate(g, clean, 0, cond=v) - clean).std() * 255)
         level = float(level_map(x, torch.from_numpy(v)[None]).mean())
         assert lo < std < hi and 0.78 < std / level < 1.2, (like, std, level)
+
+
+def test_training_on_photos_it_cannot_measure_is_one_line_and_writes_nothing(tiny_train_pairs, tmp_path,
+                                                                              one_error_line):
+    r = CliRunner().invoke(main, ["train", "pngan", f"data.train_dir={tiny_train_pairs}", "model.generator=smnet-c",
+                                  "model.denoiser=dncnn", "data.patch=16", "data.batch=2", "optim.steps=1",
+                                  f"run.out_dir={tmp_path / 'run'}", "--no-progress"])
+    assert "no photo's noise could be measured" in one_error_line(r) and "32x32" in r.output
+    assert not (tmp_path / "run").exists()
